@@ -1,0 +1,329 @@
+/**
+ * Where the configuration comes from, and how it becomes a `GatewayConfig`.
+ *
+ * Sources, first match wins: `--config PATH`, env `GATEWAY_CONFIG` (a path),
+ * env `GATEWAY_CONFIG_JSON` (the JSON itself), else the embedded default.
+ * `"env.NAME"` secrets are resolved here, once, at start-up; every problem is
+ * collected and reported by path so an operator fixes them in one go.
+ */
+import { Schema, SchemaIssue } from "effect";
+import { GatewayConfigFile } from "./schema.ts";
+
+export interface ProviderKeyConfig {
+  /** Stable, non-secret name for logs and metrics (`openai#0` when not given). */
+  readonly id: string;
+  readonly value: string;
+  readonly weight: number;
+}
+
+export interface RetryConfig {
+  readonly maxRetries: number;
+  readonly initialBackoffMs: number;
+  readonly maxBackoffMs: number;
+}
+
+export interface TimeoutConfig {
+  readonly connectMs: number;
+  readonly firstByteMs: number;
+  readonly idleMs: number;
+  readonly totalMs: number;
+}
+
+export interface ProviderConfig {
+  readonly name: string;
+  /** Without a trailing slash. */
+  readonly baseUrl: string;
+  readonly keys: ReadonlyArray<ProviderKeyConfig>;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly models: ReadonlyArray<string>;
+  readonly retry: RetryConfig;
+  readonly timeouts: TimeoutConfig;
+  readonly keyCooldownMs: number;
+}
+
+export interface VirtualKeyConfig {
+  readonly id: string;
+  readonly value: string;
+  readonly models: ReadonlyArray<string>;
+  readonly active: boolean;
+  readonly expiresAt?: string;
+  readonly rateLimit?: { readonly requestsPerMinute?: number; readonly tokensPerMinute?: number };
+  readonly budget?: { readonly maxUsd: number; readonly period: "1d" | "1w" | "1M" | "total" };
+}
+
+export interface PriceConfig {
+  readonly inputPerMtok: number;
+  readonly cachedInputPerMtok?: number;
+  readonly outputPerMtok: number;
+}
+
+export type StoreConfig =
+  | { readonly kind: "kv"; readonly path: string }
+  | { readonly kind: "redis"; readonly url: string }
+  | { readonly kind: "memory" };
+
+export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
+
+export interface GatewayConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly providers: Readonly<Record<string, ProviderConfig>>;
+  readonly defaultProvider: string;
+  readonly virtualKeys: ReadonlyArray<VirtualKeyConfig>;
+  readonly allowProviderKeys: boolean;
+  readonly maxBodyBytes: number;
+  readonly keepaliveMs: number;
+  readonly pricing: Readonly<Record<string, PriceConfig>>;
+  /** Absent when the file names none: the embedded default (a local Deno KV file) applies. */
+  readonly store?: StoreConfig;
+  readonly adminKey?: string;
+  readonly metricsKey?: string;
+  readonly logLevel: LogLevel;
+  readonly logContent: boolean;
+  readonly shutdownGraceMs: number;
+}
+
+export const defaults = {
+  host: "127.0.0.1",
+  port: 8080,
+  maxBodyBytes: 16 * 1024 * 1024,
+  keepaliveMs: 15_000,
+  keyCooldownMs: 60_000,
+  shutdownGraceMs: 30_000,
+  kvPath: "./data/gateway.kv",
+  retry: { maxRetries: 2, initialBackoffMs: 250, maxBackoffMs: 4_000 },
+  timeouts: { connectMs: 10_000, firstByteMs: 60_000, idleMs: 120_000, totalMs: 900_000 },
+} as const;
+
+/** Start-up failed: the message lists every problem, and never a secret's value. */
+export class ConfigError extends Error {
+  constructor(readonly problems: ReadonlyArray<string>) {
+    super(`invalid gateway configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** What the process was started with; injectable so tests need not touch the real environment. */
+export interface ConfigSources {
+  readonly args: ReadonlyArray<string>;
+  readonly env: (name: string) => string | undefined;
+  readonly readTextFile: (path: string) => string;
+}
+
+export const denoSources = (): ConfigSources => ({
+  args: Deno.args,
+  env: (name) => Deno.env.get(name),
+  readTextFile: (path) => Deno.readTextFileSync(path),
+});
+
+/** The configuration used when none is given: OpenAI, keyed from the environment when it can be. */
+export const embeddedDefault = (env: (name: string) => string | undefined): unknown => ({
+  providers: {
+    openai: {
+      base_url: "https://api.openai.com/v1",
+      keys: env("OPENAI_API_KEY") ? [{ value: "env.OPENAI_API_KEY" }] : [],
+    },
+  },
+  default_provider: "openai",
+  allow_provider_keys: true,
+});
+
+const configPathFromArgs = (args: ReadonlyArray<string>): string | undefined => {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--config") return args[i + 1];
+    if (arg.startsWith("--config=")) return arg.slice("--config=".length);
+  }
+  return undefined;
+};
+
+/** Reads the raw configuration from the first source that has one. */
+export const readRawConfig = (sources: ConfigSources): { readonly origin: string; readonly raw: unknown } => {
+  const path = configPathFromArgs(sources.args) ?? sources.env("GATEWAY_CONFIG");
+  if (path !== undefined) {
+    let text: string;
+    try {
+      text = sources.readTextFile(path);
+    } catch (cause) {
+      throw new ConfigError([`cannot read config file ${path}: ${(cause as Error).message}`]);
+    }
+    return { origin: path, raw: parseJson(text, path) };
+  }
+  const inline = sources.env("GATEWAY_CONFIG_JSON");
+  if (inline !== undefined) return { origin: "GATEWAY_CONFIG_JSON", raw: parseJson(inline, "GATEWAY_CONFIG_JSON") };
+  return { origin: "embedded default", raw: embeddedDefault(sources.env) };
+};
+
+const parseJson = (text: string, origin: string): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw new ConfigError([`${origin} is not valid JSON: ${(cause as Error).message}`]);
+  }
+};
+
+const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1();
+
+const pathText = (path: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }>): string =>
+  path.length === 0 ? "(root)" : path
+    .map((segment) => typeof segment === "object" ? segment.key : segment)
+    .map((key) => typeof key === "number" ? `[${key}]` : `.${String(key)}`)
+    .join("")
+    .replace(/^\./, "");
+
+/**
+ * Validates and resolves a raw configuration. Throws `ConfigError` listing
+ * every problem by path; `env.NAME` secrets that are missing are named, their
+ * values never printed.
+ */
+export const resolveConfig = (raw: unknown, env: (name: string) => string | undefined): GatewayConfig => {
+  const decoded = Schema.decodeUnknownExit(GatewayConfigFile)(raw, { errors: "all" });
+  if (decoded._tag === "Failure") {
+    const error = decoded.cause.reasons.find((r) => r._tag === "Fail");
+    if (error && error._tag === "Fail") {
+      const issues = formatIssues((error.error as Schema.SchemaError).issue).issues;
+      throw new ConfigError(issues.map((i) => `${pathText(i.path ?? [])}: ${i.message}`));
+    }
+    throw new ConfigError(["configuration could not be decoded"]);
+  }
+  const file = decoded.value;
+  const problems: string[] = [];
+
+  const secret = (value: string, path: string): string => {
+    if (!value.startsWith("env.")) return value;
+    const name = value.slice(4);
+    const found = env(name);
+    if (found === undefined || found === "") {
+      problems.push(`${path}: environment variable ${name} is not set`);
+      return "";
+    }
+    return found;
+  };
+
+  const providers: Record<string, ProviderConfig> = {};
+  for (const [name, p] of Object.entries(file.providers)) {
+    if (name.includes("/")) problems.push(`providers.${name}: a provider name cannot contain "/"`);
+    const keys = (p.keys ?? []).map((k, i) => ({
+      id: k.id ?? `${name}#${i}`,
+      value: secret(k.value, `providers.${name}.keys[${i}].value`),
+      weight: k.weight ?? 1,
+    }));
+    const headers: Record<string, string> = {};
+    for (const [header, value] of Object.entries(p.headers ?? {})) {
+      headers[header] = secret(value, `providers.${name}.headers.${header}`);
+    }
+    providers[name] = {
+      name,
+      baseUrl: p.base_url.replace(/\/+$/, ""),
+      keys,
+      headers,
+      models: p.models ?? [],
+      retry: {
+        maxRetries: p.retry?.max_retries ?? defaults.retry.maxRetries,
+        initialBackoffMs: p.retry?.initial_backoff_ms ?? defaults.retry.initialBackoffMs,
+        maxBackoffMs: p.retry?.max_backoff_ms ?? defaults.retry.maxBackoffMs,
+      },
+      timeouts: {
+        connectMs: p.timeouts?.connect_ms ?? defaults.timeouts.connectMs,
+        firstByteMs: p.timeouts?.first_byte_ms ?? defaults.timeouts.firstByteMs,
+        idleMs: p.timeouts?.idle_ms ?? defaults.timeouts.idleMs,
+        totalMs: p.timeouts?.total_ms ?? defaults.timeouts.totalMs,
+      },
+      keyCooldownMs: p.key_cooldown_ms ?? file.key_cooldown_ms ?? defaults.keyCooldownMs,
+    };
+  }
+  const providerNames = Object.keys(providers);
+  if (providerNames.length === 0) problems.push("providers: at least one provider is required");
+  const defaultProvider = file.default_provider ?? providerNames[0] ?? "";
+  if (file.default_provider !== undefined && !(file.default_provider in providers)) {
+    problems.push(`default_provider: "${file.default_provider}" is not a configured provider`);
+  }
+
+  const seenIds = new Set<string>();
+  const virtualKeys = (file.virtual_keys ?? []).map((vk, i): VirtualKeyConfig => {
+    const path = `virtual_keys[${i}]`;
+    if (seenIds.has(vk.id)) problems.push(`${path}.id: duplicate id "${vk.id}"`);
+    seenIds.add(vk.id);
+    const value = secret(vk.value, `${path}.value`);
+    if (value !== "" && !value.startsWith("sk-bf-")) {
+      problems.push(`${path}.value: a virtual key must start with "sk-bf-"`);
+    }
+    if (vk.expires_at !== undefined && Number.isNaN(Date.parse(vk.expires_at))) {
+      problems.push(`${path}.expires_at: not a date-time`);
+    }
+    return {
+      id: vk.id,
+      value,
+      models: vk.models ?? ["*"],
+      active: vk.active ?? true,
+      ...(vk.expires_at !== undefined ? { expiresAt: vk.expires_at } : {}),
+      ...(vk.rate_limit
+        ? {
+          rateLimit: {
+            ...(vk.rate_limit.requests_per_minute !== undefined
+              ? { requestsPerMinute: vk.rate_limit.requests_per_minute }
+              : {}),
+            ...(vk.rate_limit.tokens_per_minute !== undefined
+              ? { tokensPerMinute: vk.rate_limit.tokens_per_minute }
+              : {}),
+          },
+        }
+        : {}),
+      ...(vk.budget ? { budget: { maxUsd: vk.budget.max_usd, period: vk.budget.period } } : {}),
+    };
+  });
+
+  const pricing: Record<string, PriceConfig> = {};
+  for (const [model, price] of Object.entries(file.pricing ?? {})) {
+    pricing[model] = {
+      inputPerMtok: price.input_per_mtok,
+      ...(price.cached_input_per_mtok !== undefined ? { cachedInputPerMtok: price.cached_input_per_mtok } : {}),
+      outputPerMtok: price.output_per_mtok,
+    };
+  }
+
+  let store: StoreConfig | undefined;
+  if (file.store?.kind === "kv") store = { kind: "kv", path: file.store.path ?? defaults.kvPath };
+  else if (file.store?.kind === "redis") store = { kind: "redis", url: secret(file.store.url, "store.url") };
+  else if (file.store?.kind === "memory") store = { kind: "memory" };
+
+  const adminKey = file.admin_key !== undefined ? secret(file.admin_key, "admin_key") : undefined;
+  const metricsKey = file.metrics_key !== undefined ? secret(file.metrics_key, "metrics_key") : undefined;
+
+  const portFromEnv = env("PORT");
+  let port = file.port ?? defaults.port;
+  if (portFromEnv !== undefined && portFromEnv !== "") {
+    const parsed = Number(portFromEnv);
+    if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535) {
+      problems.push(`PORT: "${portFromEnv}" is not a port number`);
+    } else port = parsed;
+  }
+  if (port > 65535) problems.push(`port: ${port} is not a port number`);
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    host: env("HOST") || (file.host ?? defaults.host),
+    port,
+    providers,
+    defaultProvider,
+    virtualKeys,
+    allowProviderKeys: file.allow_provider_keys ?? false,
+    maxBodyBytes: file.max_body_bytes ?? defaults.maxBodyBytes,
+    keepaliveMs: file.keepalive_ms ?? defaults.keepaliveMs,
+    pricing,
+    ...(store ? { store } : {}),
+    ...(adminKey !== undefined ? { adminKey } : {}),
+    ...(metricsKey !== undefined ? { metricsKey } : {}),
+    logLevel: file.log_level ?? "info",
+    logContent: file.log_content ?? false,
+    shutdownGraceMs: file.shutdown_grace_ms ?? defaults.shutdownGraceMs,
+  };
+};
+
+/** Reads and resolves the configuration the process was started with. */
+export const loadConfig = (
+  sources: ConfigSources = denoSources(),
+): { readonly origin: string; readonly config: GatewayConfig } => {
+  const { origin, raw } = readRawConfig(sources);
+  return { origin, config: resolveConfig(raw, sources.env) };
+};

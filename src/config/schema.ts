@@ -1,0 +1,104 @@
+/**
+ * The gateway's configuration, as one effect Schema.
+ *
+ * The same schema validates `gateway.json` at start-up and generates
+ * `gateway.schema.json` for editors, so the two can never drift apart.
+ * Fields are optional on the wire; `load.ts` fills in the defaults.
+ */
+import { Schema } from "effect";
+
+const PositiveInt = Schema.Number.check(Schema.isInt(), Schema.isGreaterThan(0));
+const NonNegativeInt = Schema.Number.check(Schema.isInt(), Schema.isGreaterThanOrEqualTo(0));
+const NonNegativeNumber = Schema.Number.check(Schema.isGreaterThanOrEqualTo(0));
+
+/** A secret: a literal value, or `"env.NAME"` read from the environment at start-up. */
+const Secret = Schema.String.annotate({
+  description: 'A secret value, or "env.NAME" to read it from the environment at start-up',
+});
+
+export const ProviderKey = Schema.Struct({
+  id: Schema.optionalKey(Schema.String),
+  value: Secret,
+  weight: Schema.optionalKey(NonNegativeNumber),
+});
+
+export const RetryPolicy = Schema.Struct({
+  max_retries: Schema.optionalKey(NonNegativeInt),
+  initial_backoff_ms: Schema.optionalKey(NonNegativeInt),
+  max_backoff_ms: Schema.optionalKey(NonNegativeInt),
+});
+
+export const Timeouts = Schema.Struct({
+  connect_ms: Schema.optionalKey(PositiveInt),
+  first_byte_ms: Schema.optionalKey(PositiveInt),
+  idle_ms: Schema.optionalKey(PositiveInt),
+  total_ms: Schema.optionalKey(PositiveInt),
+});
+
+export const Provider = Schema.Struct({
+  base_url: Schema.String.check(Schema.isPattern(/^https?:\/\/[^\s]+$/)),
+  keys: Schema.optionalKey(Schema.Array(ProviderKey)),
+  headers: Schema.optionalKey(Schema.Record(Schema.String, Secret)),
+  models: Schema.optionalKey(Schema.Array(Schema.String)),
+  retry: Schema.optionalKey(RetryPolicy),
+  timeouts: Schema.optionalKey(Timeouts),
+  key_cooldown_ms: Schema.optionalKey(NonNegativeInt),
+});
+
+export const RateLimit = Schema.Struct({
+  requests_per_minute: Schema.optionalKey(PositiveInt),
+  tokens_per_minute: Schema.optionalKey(PositiveInt),
+});
+
+export const BudgetPeriod = Schema.Literals(["1d", "1w", "1M", "total"]);
+
+export const Budget = Schema.Struct({
+  max_usd: NonNegativeNumber,
+  period: BudgetPeriod,
+});
+
+export const VirtualKey = Schema.Struct({
+  id: Schema.String.check(Schema.isMinLength(1)),
+  value: Secret,
+  models: Schema.optionalKey(Schema.Array(Schema.String)),
+  active: Schema.optionalKey(Schema.Boolean),
+  expires_at: Schema.optionalKey(Schema.String),
+  rate_limit: Schema.optionalKey(RateLimit),
+  budget: Schema.optionalKey(Budget),
+});
+
+export const Price = Schema.Struct({
+  input_per_mtok: NonNegativeNumber,
+  cached_input_per_mtok: Schema.optionalKey(NonNegativeNumber),
+  output_per_mtok: NonNegativeNumber,
+});
+
+export const Store = Schema.Union([
+  Schema.Struct({ kind: Schema.Literal("kv"), path: Schema.optionalKey(Schema.String) }),
+  Schema.Struct({ kind: Schema.Literal("redis"), url: Secret }),
+  Schema.Struct({ kind: Schema.Literal("memory") }),
+]);
+
+export const LogLevel = Schema.Literals(["debug", "info", "warn", "error", "silent"]);
+
+export const GatewayConfigFile = Schema.Struct({
+  $schema: Schema.optionalKey(Schema.String),
+  host: Schema.optionalKey(Schema.String),
+  port: Schema.optionalKey(NonNegativeInt),
+  providers: Schema.Record(Schema.String, Provider),
+  default_provider: Schema.optionalKey(Schema.String),
+  virtual_keys: Schema.optionalKey(Schema.Array(VirtualKey)),
+  allow_provider_keys: Schema.optionalKey(Schema.Boolean),
+  max_body_bytes: Schema.optionalKey(PositiveInt),
+  keepalive_ms: Schema.optionalKey(PositiveInt),
+  key_cooldown_ms: Schema.optionalKey(NonNegativeInt),
+  pricing: Schema.optionalKey(Schema.Record(Schema.String, Price)),
+  store: Schema.optionalKey(Store),
+  admin_key: Schema.optionalKey(Secret),
+  metrics_key: Schema.optionalKey(Secret),
+  log_level: Schema.optionalKey(LogLevel),
+  log_content: Schema.optionalKey(Schema.Boolean),
+  shutdown_grace_ms: Schema.optionalKey(NonNegativeInt),
+});
+
+export type GatewayConfigFile = typeof GatewayConfigFile.Type;

@@ -1,0 +1,41 @@
+/**
+ * What the encoders need to know about a request besides the upstream's answer.
+ */
+import type { Cost, ExtraFields } from "../protocol/chat.ts";
+import type { ResponsesUsage } from "../protocol/responses.ts";
+import type { AttemptInfo } from "../routing/Router.ts";
+
+export interface EncodeContext {
+  /** `chatcmpl-...`, the same on every chunk of a stream. */
+  readonly id: string;
+  /** Unix seconds, the same on every chunk. */
+  readonly created: number;
+  /** The model exactly as the client named it (Cursor matches on it). */
+  readonly model: string;
+  /** The attempt that is serving the answer; read when a chunk is built. */
+  readonly attempt: () => AttemptInfo;
+  /** `performance.now()` when the gateway received the request, for `extra_fields.latency`. */
+  readonly startedAt: number;
+  /** USD cost of a usage, when the served model has a price. */
+  readonly price: (usage: ResponsesUsage) => Cost | undefined;
+}
+
+/** The gateway's `extra_fields`; `modelDeployment` is the model the upstream reported. */
+export const extraFields = (
+  context: EncodeContext,
+  requestType: ExtraFields["request_type"],
+  modelDeployment: string | undefined,
+  chunkIndex?: number,
+): ExtraFields => {
+  const attempt = context.attempt();
+  return {
+    request_type: requestType,
+    provider: attempt.ref.provider,
+    model_requested: context.model,
+    model_deployment: modelDeployment ?? attempt.ref.model,
+    latency: Math.round(performance.now() - context.startedAt),
+    fallback_index: attempt.fallbackIndex,
+    attempts: attempt.attempts,
+    ...(chunkIndex !== undefined ? { chunk_index: chunkIndex } : {}),
+  };
+};

@@ -1,0 +1,129 @@
+/**
+ * `POST .../chat/completions`: the five stages in order.
+ *
+ * auth (headers) -> decode (body) -> auth again (models, limits) -> routing
+ * and upstream -> encode. Every failure is a `GatewayError`, answered by the
+ * one mapping in `errors/response.ts`.
+ */
+import { Effect, Result } from "effect";
+import { Auth } from "../auth/Auth.ts";
+import { Settings } from "../config/Settings.ts";
+import { decodeRequest } from "../decode/decode.ts";
+import { ChunkEncoder } from "../encode/chunks.ts";
+import { encodeCompletion } from "../encode/completion.ts";
+import type { EncodeContext } from "../encode/context.ts";
+import type { GatewayError } from "../errors/GatewayError.ts";
+import type { ResponsesUsage } from "../protocol/responses.ts";
+import { candidatesFor } from "../routing/model_ref.ts";
+import { type AttemptInfo, Router } from "../routing/Router.ts";
+import { readJsonBody } from "./body.ts";
+import type { RequestTrace } from "./RequestTrace.ts";
+import { sseBody, type StreamEnd } from "./sse_body.ts";
+
+const sseHeaders = {
+  "content-type": "text/event-stream; charset=utf-8",
+  "cache-control": "no-cache",
+  "x-accel-buffering": "no",
+};
+
+const attemptHeaders = (attempt: AttemptInfo): Record<string, string> => ({
+  "x-gateway-provider": attempt.ref.provider,
+  "x-gateway-model": attempt.ref.model,
+  "x-gateway-attempts": String(attempt.attempts),
+});
+
+const newCompletionId = () => `chatcmpl-${crypto.randomUUID().replaceAll("-", "")}`;
+
+export interface PipelineHooks {
+  /** Runs an effect detached from the request (settling a stream after its response was returned). */
+  readonly runDetached: (effect: Effect.Effect<void>) => void;
+  /** Called when a streamed request is over (the JSON path reports through the returned response). */
+  readonly streamFinished: (trace: RequestTrace) => void;
+}
+
+export const chatCompletions = (request: Request, trace: RequestTrace, hooks: PipelineHooks) =>
+  Effect.gen(function* () {
+    const config = yield* Settings;
+    const auth = yield* Auth;
+    const router = yield* Router;
+
+    const caller = yield* auth.authenticate(request.headers);
+    if (caller.virtualKeyId !== undefined) trace.virtualKeyId = caller.virtualKeyId;
+    const raw = yield* readJsonBody(request, config.maxBodyBytes);
+    const decoded = decodeRequest(raw);
+    if (Result.isFailure(decoded)) return yield* Effect.fail(decoded.failure);
+    const { model, fallbacks, stream, body } = decoded.success;
+    trace.modelRequested = model;
+    trace.stream = stream;
+
+    const candidates = candidatesFor(model, fallbacks, config);
+    const grant = yield* auth.admit(caller, candidates);
+    const routeRequest = {
+      candidates,
+      body,
+      stream,
+      ...(grant.providerKey ? { providerKey: grant.providerKey } : {}),
+      signal: request.signal,
+      trace,
+    };
+
+    let served: AttemptInfo | undefined;
+    // A stream may fail over before its first output, so the serving attempt is read live.
+    let servingAttempt = (): AttemptInfo => served!;
+    const context: EncodeContext = {
+      id: newCompletionId(),
+      created: Math.floor(Date.now() / 1000),
+      model,
+      attempt: () => servingAttempt(),
+      startedAt: trace.startedAt,
+      price: (usage) => served ? auth.price(served.ref, usage) : undefined,
+    };
+    const settle = (usage: ResponsesUsage | undefined) => {
+      const cost = usage && served ? auth.price(served.ref, usage) : undefined;
+      if (usage) trace.usage = usage;
+      if (cost) trace.cost = cost;
+      return grant.settle({
+        ...(served ? { served: served.ref } : {}),
+        ...(usage ? { usage } : {}),
+        ...(cost ? { cost } : {}),
+      });
+    };
+    const recordServed = (attempt: AttemptInfo) => {
+      served = attempt;
+      trace.provider = attempt.ref.provider;
+      trace.model = attempt.ref.model;
+    };
+
+    if (!stream) {
+      const result = yield* router.complete(routeRequest).pipe(
+        Effect.tapError(() => settle(undefined)),
+      );
+      recordServed(result.attempt);
+      const completion = encodeCompletion(result.response, context);
+      yield* settle(result.response.usage ?? undefined);
+      return Response.json(completion, { headers: { ...grant.headers, ...attemptHeaders(result.attempt) } });
+    }
+
+    const events = yield* router.stream(routeRequest).pipe(Effect.tapError(() => settle(undefined)));
+    recordServed(events.attempt());
+    servingAttempt = () => (served = events.attempt());
+    const encoder = new ChunkEncoder(context);
+    const sse = sseBody({
+      events,
+      encoder,
+      keepaliveMs: config.keepaliveMs,
+      onFirstOutput: () => {
+        trace.firstTokenMs = performance.now() - trace.startedAt;
+      },
+      onEnd: (end: StreamEnd) => {
+        recordServed(events.attempt());
+        trace.status = 200;
+        if (end !== "completed") trace.errorType = end === "cancelled" ? "client_cancelled" : "stream_error";
+        hooks.runDetached(settle(encoder.usage).pipe(Effect.ensuring(Effect.sync(() => hooks.streamFinished(trace)))));
+      },
+    });
+    return new Response(sse, {
+      status: 200,
+      headers: { ...sseHeaders, ...grant.headers, ...attemptHeaders(events.attempt()) },
+    });
+  }) satisfies Effect.Effect<Response, GatewayError, Settings | Auth | Router>;

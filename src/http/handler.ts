@@ -1,0 +1,104 @@
+/**
+ * The gateway as a Web-standard handler: `(Request) => Promise<Response>`.
+ *
+ * Routes are a small table; every request gets a request id and a trace, runs
+ * on the one `ManagedRuntime` built at start-up, and every failure goes through
+ * `toResponse`.
+ */
+import { Effect, type ManagedRuntime } from "effect";
+import type { Auth } from "../auth/Auth.ts";
+import type { Settings } from "../config/Settings.ts";
+import type { GatewayConfig } from "../config/load.ts";
+import { type GatewayError, methodNotAllowed, notFound } from "../errors/GatewayError.ts";
+import { asGatewayError, toResponse } from "../errors/response.ts";
+import type { Telemetry, TelemetryShape } from "../observability/Telemetry.ts";
+import type { Router } from "../routing/Router.ts";
+import { chatCompletions } from "./chat_completions.ts";
+import { modelList } from "./models.ts";
+import { newTrace, type RequestTrace } from "./RequestTrace.ts";
+
+export type GatewayServices = Settings | Auth | Router | Telemetry;
+
+type RouteHandler = (request: Request, trace: RequestTrace) => Effect.Effect<Response, GatewayError, GatewayServices>;
+
+interface Route {
+  readonly methods: Readonly<Record<string, RouteHandler>>;
+}
+
+export interface HandlerOptions {
+  readonly config: GatewayConfig;
+  readonly runtime: ManagedRuntime.ManagedRuntime<GatewayServices, never>;
+  readonly telemetry: TelemetryShape;
+}
+
+const requestIdOf = (request: Request): string => {
+  const given = request.headers.get("x-request-id");
+  // Echo a caller's id only when it is a sane token, so it cannot inject into logs.
+  return given && /^[\w.:-]{1,128}$/.test(given) ? given : crypto.randomUUID();
+};
+
+export const makeHandler = (options: HandlerOptions): (request: Request) => Promise<Response> => {
+  const { config, runtime, telemetry } = options;
+  const models = JSON.stringify(modelList(config));
+
+  const hooks = {
+    runDetached: (effect: Effect.Effect<void>) => {
+      runtime.runFork(effect);
+    },
+    streamFinished: (trace: RequestTrace) => {
+      trace.latencyMs = performance.now() - trace.startedAt;
+      telemetry.requestFinished(trace);
+    },
+  };
+
+  const completions: Route = { methods: { POST: (request, trace) => chatCompletions(request, trace, hooks) } };
+  const modelsRoute: Route = {
+    methods: { GET: () => Effect.succeed(new Response(models, { headers: { "content-type": "application/json" } })) },
+  };
+  const routes = new Map<string, Route>([
+    ["/cursor/v1/chat/completions", completions],
+    ["/cursor/chat/completions", completions],
+    ["/v1/chat/completions", completions],
+    ["/chat/completions", completions],
+    ["/cursor/v1/models", modelsRoute],
+    ["/v1/models", modelsRoute],
+    ["/health", { methods: { GET: () => Effect.succeed(Response.json({ status: "ok" })) } }],
+  ]);
+
+  return async (request: Request): Promise<Response> => {
+    const path = new URL(request.url).pathname.replace(/\/+$/, "") || "/";
+    const trace = newTrace(requestIdOf(request), path);
+    const route = routes.get(path);
+    const handler = route?.methods[request.method] ?? (request.method === "HEAD" ? route?.methods.GET : undefined);
+    let response: Response;
+    if (!route) {
+      response = toResponse(notFound(`No route for ${request.method} ${path}.`));
+    } else if (!handler) {
+      response = toResponse(methodNotAllowed(request.method, path, Object.keys(route.methods)));
+    } else {
+      response = await runtime.runPromise(
+        handler(request, trace).pipe(
+          Effect.catch((error) =>
+            Effect.sync(() => {
+              trace.errorType = error.type;
+              return toResponse(error);
+            })
+          ),
+        ),
+      ).catch((defect) => {
+        telemetry.log("error", "unexpected failure", {
+          request_id: trace.requestId,
+          error: String((defect as Error)?.name),
+        });
+        return toResponse(asGatewayError(defect));
+      });
+    }
+    response.headers.set("x-request-id", trace.requestId);
+    if (response.headers.get("content-type")?.startsWith("text/event-stream") !== true) {
+      trace.status = response.status;
+      trace.latencyMs = performance.now() - trace.startedAt;
+      if (route && path !== "/health") telemetry.requestFinished(trace);
+    }
+    return response;
+  };
+};

@@ -1,0 +1,101 @@
+/**
+ * The body of a streamed answer: upstream events pulled one at a time,
+ * encoded to chunks, written as SSE.
+ *
+ * Pull-based, so a slow client slows the upstream read and memory stays
+ * bounded; a client that goes away cancels the body, which aborts the
+ * upstream request. While nothing is written for `keepaliveMs`, a `: keepalive`
+ * comment keeps proxies from cutting a silent (reasoning) stream.
+ */
+import { errorFrame } from "../errors/response.ts";
+import type { ChunkEncoder } from "../encode/chunks.ts";
+import type { EventStream } from "../routing/Router.ts";
+
+export type StreamEnd = "completed" | "failed" | "cancelled";
+
+export interface SseBodyOptions {
+  readonly events: EventStream;
+  readonly encoder: ChunkEncoder;
+  readonly keepaliveMs: number;
+  /** Called once, when the stream is over for whatever reason. */
+  readonly onEnd: (end: StreamEnd) => void;
+  /** Called once, when the first bytes of output are written. */
+  readonly onFirstOutput?: () => void;
+}
+
+const encoder = new TextEncoder();
+const keepaliveFrame = encoder.encode(": keepalive\n\n");
+
+export const sseBody = (options: SseBodyOptions): ReadableStream<Uint8Array> => {
+  const { events, keepaliveMs } = options;
+  let ended = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let controllerRef: ReadableStreamDefaultController<Uint8Array> | undefined;
+
+  const armKeepalive = () => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = setTimeout(() => {
+      if (ended || !controllerRef) return;
+      try {
+        controllerRef.enqueue(keepaliveFrame);
+      } catch {
+        return;
+      }
+      armKeepalive();
+    }, keepaliveMs);
+  };
+
+  const finish = (end: StreamEnd) => {
+    if (ended) return;
+    ended = true;
+    if (timer !== undefined) clearTimeout(timer);
+    options.onEnd(end);
+  };
+
+  let wroteOutput = false;
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      controllerRef = controller;
+      armKeepalive();
+    },
+    async pull(controller) {
+      try {
+        for (;;) {
+          const event = await events.next();
+          if (ended) return;
+          if (event === undefined) {
+            const tail = options.encoder.end();
+            if (tail) controller.enqueue(encoder.encode(tail));
+            finish(options.encoder.failed ? "failed" : "completed");
+            controller.close();
+            return;
+          }
+          const text = options.encoder.push(event);
+          if (text === "") continue;
+          if (!wroteOutput) {
+            wroteOutput = true;
+            options.onFirstOutput?.();
+          }
+          controller.enqueue(encoder.encode(text));
+          armKeepalive();
+          if (options.encoder.finished) {
+            events.cancel();
+            finish(options.encoder.failed ? "failed" : "completed");
+            controller.close();
+          }
+          return;
+        }
+      } catch (error) {
+        if (ended) return;
+        controller.enqueue(encoder.encode(errorFrame(error)));
+        finish("failed");
+        events.cancel();
+        controller.close();
+      }
+    },
+    cancel() {
+      events.cancel();
+      finish("cancelled");
+    },
+  }, { highWaterMark: 0 });
+};

@@ -1,0 +1,76 @@
+/**
+ * Chat Completions, the shape the gateway answers in (`chat.completion` and
+ * `chat.completion.chunk`), plus the gateway's `extra_fields` and `usage.cost`.
+ */
+
+export interface Cost {
+  readonly input_tokens_cost: number;
+  readonly output_tokens_cost: number;
+  readonly reasoning_tokens_cost: number;
+  readonly total_cost: number;
+}
+
+export interface ChatUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  prompt_tokens_details: { cached_tokens: number };
+  completion_tokens_details: { reasoning_tokens: number };
+  cost?: Cost;
+}
+
+export interface ExtraFields {
+  request_type: "responses" | "responses_stream";
+  provider: string;
+  model_requested: string;
+  model_deployment: string;
+  latency: number;
+  fallback_index: number;
+  attempts: number;
+  chunk_index?: number;
+}
+
+export interface ChatToolCall {
+  id: string;
+  type: "function";
+  function: { name: string; arguments: string };
+}
+
+export interface ReasoningDetail {
+  type: "reasoning.summary" | "reasoning.text" | "reasoning.encrypted";
+  id?: string;
+  index: number;
+  summary?: string;
+  text?: string;
+  data?: string;
+  format?: string;
+}
+
+export interface UrlCitation {
+  type: "url_citation";
+  url_citation: { start_index: number; end_index: number; title: string; url: string };
+}
+
+export interface ChatCompletion {
+  id: string;
+  object: "chat.completion";
+  created: number;
+  model: string;
+  choices: Array<{
+    index: number;
+    message: {
+      role: "assistant";
+      content: string | null;
+      refusal: string | null;
+      tool_calls?: ChatToolCall[];
+      annotations: UrlCitation[];
+      reasoning?: string;
+      reasoning_details?: ReasoningDetail[];
+    };
+    finish_reason: "stop" | "length" | "tool_calls" | "content_filter";
+    logprobs: null;
+  }>;
+  usage: ChatUsage;
+  service_tier?: string;
+  extra_fields: ExtraFields;
+}

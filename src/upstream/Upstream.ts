@@ -1,0 +1,63 @@
+/**
+ * Stage 4, upstream: one HTTP call to `POST {base_url}/responses`.
+ *
+ * This layer knows HTTP and nothing of policy: it sends what routing decided
+ * and hands back the raw `Response`; routing reads the status, retries,
+ * rotates keys and falls back.
+ */
+import { Context, Data, Effect, Layer } from "effect";
+import type { ProviderConfig } from "../config/load.ts";
+
+export interface UpstreamCall {
+  readonly provider: ProviderConfig;
+  readonly apiKey: string | undefined;
+  /** The request body, already serialised (the model and stream flags set for this attempt). */
+  readonly body: string;
+  /** Aborts the call: the client went away, or a timeout fired. */
+  readonly signal: AbortSignal;
+}
+
+/** The request never got an HTTP answer: refused, reset, DNS, TLS, or aborted. */
+export class UpstreamTransportError extends Data.TaggedError("UpstreamTransportError")<{
+  readonly provider: string;
+  readonly message: string;
+  readonly aborted: boolean;
+}> {}
+
+export interface UpstreamShape {
+  readonly post: (call: UpstreamCall) => Effect.Effect<Response, UpstreamTransportError>;
+}
+
+export class Upstream extends Context.Service<Upstream, UpstreamShape>()("gateway/Upstream") {}
+
+export const requestHeaders = (call: UpstreamCall): Headers => {
+  const headers = new Headers(call.provider.headers);
+  headers.set("content-type", "application/json");
+  headers.set("accept", "application/json, text/event-stream");
+  if (call.apiKey) headers.set("authorization", `Bearer ${call.apiKey}`);
+  return headers;
+};
+
+/** `fetch` against the provider. Error messages name the provider, never the key or the URL's credentials. */
+export const make = (fetchImpl: typeof fetch = globalThis.fetch): UpstreamShape => ({
+  post: (call) =>
+    Effect.tryPromise({
+      try: () =>
+        fetchImpl(`${call.provider.baseUrl}/responses`, {
+          method: "POST",
+          headers: requestHeaders(call),
+          body: call.body,
+          signal: call.signal,
+        }),
+      catch: (cause) =>
+        new UpstreamTransportError({
+          provider: call.provider.name,
+          aborted: call.signal.aborted,
+          message: call.signal.aborted
+            ? `request to provider '${call.provider.name}' was aborted`
+            : `provider '${call.provider.name}' is unreachable: ${(cause as Error)?.name ?? "network error"}`,
+        }),
+    }),
+});
+
+export const layer = Layer.succeed(Upstream, make());

@@ -19,16 +19,24 @@ import { newTrace, type RequestTrace } from "./RequestTrace.ts";
 
 export type GatewayServices = Settings | Auth | Router | Telemetry;
 
-type RouteHandler = (request: Request, trace: RequestTrace) => Effect.Effect<Response, GatewayError, GatewayServices>;
+export type RouteHandler<R = GatewayServices> = (
+  request: Request,
+  trace: RequestTrace,
+) => Effect.Effect<Response, GatewayError, R>;
 
-interface Route {
-  readonly methods: Readonly<Record<string, RouteHandler>>;
+export interface Route<R = GatewayServices> {
+  readonly methods: Readonly<Record<string, RouteHandler<R>>>;
+  /** Paths under this prefix match too (`/admin/keys/{id}`). */
+  readonly prefix?: boolean;
 }
 
-export interface HandlerOptions {
+/** `R` is whatever services feature routes need beyond the core ones. */
+export interface HandlerOptions<R = never> {
   readonly config: GatewayConfig;
-  readonly runtime: ManagedRuntime.ManagedRuntime<GatewayServices, never>;
+  readonly runtime: ManagedRuntime.ManagedRuntime<R | GatewayServices, never>;
   readonly telemetry: TelemetryShape;
+  /** Routes added by features (admin API, metrics), keyed by path. */
+  readonly extraRoutes?: ReadonlyArray<readonly [string, Route<R | GatewayServices>]>;
 }
 
 const requestIdOf = (request: Request): string => {
@@ -37,7 +45,9 @@ const requestIdOf = (request: Request): string => {
   return given && /^[\w.:-]{1,128}$/.test(given) ? given : crypto.randomUUID();
 };
 
-export const makeHandler = (options: HandlerOptions): (request: Request) => Promise<Response> => {
+export const makeHandler = <R = never>(
+  options: HandlerOptions<R>,
+): (request: Request) => Promise<Response> => {
   const { config, runtime, telemetry } = options;
   const models = JSON.stringify(modelList(config));
 
@@ -51,11 +61,13 @@ export const makeHandler = (options: HandlerOptions): (request: Request) => Prom
     },
   };
 
-  const completions: Route = { methods: { POST: (request, trace) => chatCompletions(request, trace, hooks) } };
-  const modelsRoute: Route = {
+  const completions: Route<R | GatewayServices> = {
+    methods: { POST: (request, trace) => chatCompletions(request, trace, hooks) },
+  };
+  const modelsRoute: Route<R | GatewayServices> = {
     methods: { GET: () => Effect.succeed(new Response(models, { headers: { "content-type": "application/json" } })) },
   };
-  const routes = new Map<string, Route>([
+  const routes = new Map<string, Route<R | GatewayServices>>([
     ["/cursor/v1/chat/completions", completions],
     ["/cursor/chat/completions", completions],
     ["/v1/chat/completions", completions],
@@ -63,12 +75,16 @@ export const makeHandler = (options: HandlerOptions): (request: Request) => Prom
     ["/cursor/v1/models", modelsRoute],
     ["/v1/models", modelsRoute],
     ["/health", { methods: { GET: () => Effect.succeed(Response.json({ status: "ok" })) } }],
+    ...(options.extraRoutes ?? []),
   ]);
+  const prefixRoutes = [...routes].filter(([, route]) => route.prefix);
+  const findRoute = (path: string): Route<R | GatewayServices> | undefined =>
+    routes.get(path) ?? prefixRoutes.find(([prefix]) => path.startsWith(`${prefix}/`))?.[1];
 
   return async (request: Request): Promise<Response> => {
     const path = new URL(request.url).pathname.replace(/\/+$/, "") || "/";
     const trace = newTrace(requestIdOf(request), path);
-    const route = routes.get(path);
+    const route = findRoute(path);
     const handler = route?.methods[request.method] ?? (request.method === "HEAD" ? route?.methods.GET : undefined);
     let response: Response;
     if (!route) {

@@ -9,10 +9,11 @@ import { Context, Effect, Layer } from "effect";
 import type { GatewayConfig, ProviderConfig } from "../config/load.ts";
 import { GatewayError } from "../errors/GatewayError.ts";
 import type { ResponsesEvent, ResponsesRequest, ResponsesResponse } from "../protocol/responses.ts";
-import { Upstream, type UpstreamTransportError } from "../upstream/Upstream.ts";
+import { Upstream } from "../upstream/Upstream.ts";
 import { type EventReader, MalformedEventError, readEvents } from "../upstream/sse_events.ts";
 import type { ModelRef } from "./model_ref.ts";
 import type { RequestTrace } from "../http/RequestTrace.ts";
+import { isTransientStatus, transportError, upstreamHttpError } from "./classify.ts";
 
 /** Which attempt is (or was) serving the request. */
 export interface AttemptInfo {
@@ -57,57 +58,6 @@ export interface RouterShape {
 }
 
 export class Router extends Context.Service<Router, RouterShape>()("gateway/Router") {}
-
-// ===== Failure classification =====
-
-/** Maps an upstream HTTP error to the client-facing error; 5xx becomes 502. */
-export const upstreamHttpError = async (provider: string, response: Response): Promise<GatewayError> => {
-  let message = `provider '${provider}' answered HTTP ${response.status}`;
-  let type = response.status >= 500 ? "upstream_error" : "invalid_request_error";
-  let code: string | null = null;
-  let param: string | null = null;
-  try {
-    const body = await response.json() as {
-      error?: { message?: string; type?: string; code?: string; param?: string };
-    };
-    if (body?.error?.message) message = body.error.message;
-    if (body?.error?.type) type = body.error.type;
-    code = body?.error?.code ?? null;
-    param = body?.error?.param ?? null;
-  } catch {
-    // Not JSON: keep the generic message.
-  }
-  if (response.status >= 500) {
-    return new GatewayError({
-      status: 502,
-      type: "upstream_error",
-      message: `Upstream error: ${message}`,
-      code,
-      param,
-    });
-  }
-  if (response.status === 401 || response.status === 403) {
-    return new GatewayError({
-      status: 502,
-      type: "upstream_error",
-      message: `Provider '${provider}' rejected the gateway's credentials (HTTP ${response.status}).`,
-      code: "upstream_auth_failed",
-      param: null,
-    });
-  }
-  return new GatewayError({ status: response.status, type, message, code, param });
-};
-
-const transportError = (error: UpstreamTransportError) =>
-  new GatewayError({
-    status: 502,
-    type: "upstream_error",
-    message: error.message,
-    code: "upstream_unreachable",
-    param: null,
-  });
-
-const isTransient = (status: number) => status === 429 || status >= 500;
 
 // ===== Service =====
 
@@ -162,7 +112,7 @@ export const make = Effect.gen(function* () {
           });
           if (response.ok) return { response, attempt: { ref, fallbackIndex: index, attempts } };
           const error = yield* Effect.promise(() => upstreamHttpError(ref.provider, response));
-          if (!isTransient(response.status)) return yield* Effect.fail(error);
+          if (!isTransientStatus(response.status)) return yield* Effect.fail(error);
           firstError ??= error;
         }
         return yield* Effect.fail(

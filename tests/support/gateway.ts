@@ -24,6 +24,8 @@ export const testConfig = (upstreamUrl: string, overrides: Record<string, unknow
   default_provider: "openai",
   virtual_keys: [{ id: "team-a", value: VK, models: ["*"] }],
   log_level: "silent",
+  // Tests keep usage in memory unless they test a store; the embedded default is a KV file.
+  store: { kind: "memory" },
   ...overrides,
 });
 

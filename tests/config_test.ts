@@ -1,0 +1,163 @@
+import assert from "node:assert/strict";
+import { ConfigError, defaults, loadConfig, resolveConfig } from "../src/config/load.ts";
+
+const env = (vars: Record<string, string>) => (name: string) => vars[name];
+
+const sources = (args: string[], vars: Record<string, string>, files: Record<string, string> = {}) => ({
+  args,
+  env: env(vars),
+  readTextFile: (path: string) => {
+    if (!(path in files)) throw new Error(`No such file: ${path}`);
+    return files[path];
+  },
+});
+
+const problemsOf = (fn: () => unknown): ReadonlyArray<string> => {
+  try {
+    fn();
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `expected ConfigError, got ${error}`);
+    return error.problems;
+  }
+  assert.fail("expected the configuration to be rejected");
+};
+
+Deno.test("without any configuration the embedded default serves OpenAI and accepts client provider keys", () => {
+  const { origin, config } = loadConfig(sources([], {}));
+  assert.equal(origin, "embedded default");
+  assert.deepEqual(Object.keys(config.providers), ["openai"]);
+  assert.equal(config.providers.openai.baseUrl, "https://api.openai.com/v1");
+  assert.deepEqual(config.providers.openai.keys, []);
+  assert.equal(config.allowProviderKeys, true);
+  assert.equal(config.defaultProvider, "openai");
+  assert.equal(config.port, defaults.port);
+});
+
+Deno.test("the embedded default keys OpenAI from OPENAI_API_KEY when it is set", () => {
+  const { config } = loadConfig(sources([], { OPENAI_API_KEY: "sk-live-123" }));
+  assert.equal(config.providers.openai.keys[0].value, "sk-live-123");
+});
+
+Deno.test("--config names a file, and it wins over GATEWAY_CONFIG and GATEWAY_CONFIG_JSON", () => {
+  const file = JSON.stringify({ providers: { a: { base_url: "http://a.test/v1" } } });
+  const other = JSON.stringify({ providers: { b: { base_url: "http://b.test/v1" } } });
+  const { origin, config } = loadConfig(
+    sources(["--config", "/etc/gw.json"], { GATEWAY_CONFIG: "/other.json", GATEWAY_CONFIG_JSON: other }, {
+      "/etc/gw.json": file,
+      "/other.json": other,
+    }),
+  );
+  assert.equal(origin, "/etc/gw.json");
+  assert.deepEqual(Object.keys(config.providers), ["a"]);
+});
+
+Deno.test("GATEWAY_CONFIG names a file and GATEWAY_CONFIG_JSON holds the JSON itself", () => {
+  const json = JSON.stringify({ providers: { b: { base_url: "http://b.test/v1/" } } });
+  assert.equal(loadConfig(sources([], { GATEWAY_CONFIG: "/g.json" }, { "/g.json": json })).origin, "/g.json");
+  const inline = loadConfig(sources([], { GATEWAY_CONFIG_JSON: json }));
+  assert.equal(inline.origin, "GATEWAY_CONFIG_JSON");
+  assert.equal(inline.config.providers.b.baseUrl, "http://b.test/v1", "a trailing slash is trimmed");
+});
+
+Deno.test("env.NAME secrets are read from the environment at start-up", () => {
+  const config = resolveConfig(
+    {
+      providers: {
+        openai: {
+          base_url: "https://api.openai.com/v1",
+          keys: [{ value: "env.OAI" }],
+          headers: { "x-org": "env.ORG" },
+        },
+      },
+      virtual_keys: [{ id: "team-a", value: "env.TEAM_A_KEY", models: ["openai/*"] }],
+      admin_key: "env.ADMIN",
+    },
+    env({ OAI: "sk-upstream", ORG: "org-1", TEAM_A_KEY: "sk-bf-team-a", ADMIN: "admin-secret" }),
+  );
+  assert.equal(config.providers.openai.keys[0].value, "sk-upstream");
+  assert.equal(config.providers.openai.headers["x-org"], "org-1");
+  assert.equal(config.virtualKeys[0].value, "sk-bf-team-a");
+  assert.equal(config.adminKey, "admin-secret");
+});
+
+Deno.test("a missing env variable stops start-up naming the variable, never a value", () => {
+  const problems = problemsOf(() =>
+    resolveConfig(
+      {
+        providers: { openai: { base_url: "https://api.openai.com/v1", keys: [{ value: "env.MISSING_KEY" }] } },
+        virtual_keys: [{ id: "a", value: "env.PRESENT" }],
+      },
+      env({ PRESENT: "sk-bf-secret-value" }),
+    )
+  );
+  assert.deepEqual(problems, ["providers.openai.keys[0].value: environment variable MISSING_KEY is not set"]);
+  assert.ok(!problems.join().includes("sk-bf-secret-value"));
+});
+
+Deno.test("an invalid config lists every problem by path", () => {
+  const problems = problemsOf(() =>
+    resolveConfig({
+      port: "eighty",
+      providers: { openai: { base_url: "not a url", keys: [{ value: 42 }] } },
+      virtual_keys: [{ id: "", value: "sk-bf-x" }],
+      store: { kind: "redis" },
+    }, env({}))
+  );
+  const joined = problems.join("\n");
+  for (
+    const path of ["port", "providers.openai.base_url", "providers.openai.keys[0].value", "virtual_keys[0].id", "store"]
+  ) {
+    assert.match(joined, new RegExp(`^${path.replace(/[.[\]]/g, "\\$&")}`, "m"), `a problem at ${path} in:\n${joined}`);
+  }
+});
+
+Deno.test("cross-field problems are reported together: unknown default provider, duplicate key ids, bad key prefix", () => {
+  const problems = problemsOf(() =>
+    resolveConfig({
+      providers: { openai: { base_url: "https://api.openai.com/v1" } },
+      default_provider: "azure",
+      virtual_keys: [{ id: "a", value: "sk-bf-1" }, { id: "a", value: "not-a-vk" }],
+    }, env({}))
+  );
+  assert.deepEqual(problems, [
+    'default_provider: "azure" is not a configured provider',
+    'virtual_keys[1].id: duplicate id "a"',
+    'virtual_keys[1].value: a virtual key must start with "sk-bf-"',
+  ]);
+});
+
+Deno.test("PORT and HOST from the environment override the file", () => {
+  const config = resolveConfig(
+    { host: "127.0.0.1", port: 8080, providers: { openai: { base_url: "https://api.openai.com/v1" } } },
+    env({ PORT: "9999", HOST: "0.0.0.0" }),
+  );
+  assert.equal(config.port, 9999);
+  assert.equal(config.host, "0.0.0.0");
+  assert.deepEqual(
+    problemsOf(() => resolveConfig({ providers: { openai: { base_url: "https://x.test" } } }, env({ PORT: "http" }))),
+    ['PORT: "http" is not a port number'],
+  );
+});
+
+Deno.test("a config file that is not JSON is reported with its path", () => {
+  const problems = problemsOf(() => loadConfig(sources(["--config=/bad.json"], {}, { "/bad.json": "{ nope" })));
+  assert.equal(problems.length, 1);
+  assert.match(problems[0], /^\/bad\.json is not valid JSON/);
+  assert.match(
+    problemsOf(() => loadConfig(sources(["--config", "/absent.json"], {})))[0],
+    /cannot read config file \/absent\.json/,
+  );
+});
+
+Deno.test("provider defaults fill retry, timeouts and key weights", () => {
+  const config = resolveConfig(
+    { providers: { openai: { base_url: "https://x.test/v1", keys: [{ value: "k" }] } } },
+    env({}),
+  );
+  const provider = config.providers.openai;
+  assert.deepEqual(provider.retry, defaults.retry);
+  assert.deepEqual(provider.timeouts, defaults.timeouts);
+  assert.deepEqual(provider.keys, [{ id: "openai#0", value: "k", weight: 1 }]);
+  assert.equal(config.maxBodyBytes, 16 * 1024 * 1024);
+  assert.equal(config.allowProviderKeys, false);
+});

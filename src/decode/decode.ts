@@ -1,10 +1,27 @@
 /**
- * Stage 2, decode: a Cursor hybrid body or a chat body into one canonical
- * Responses request. PLACEHOLDER: being replaced by the full decoder.
+ * Stage 2, decode: a Cursor hybrid body (a Responses request posted to
+ * `/chat/completions`) or a chat body, as one canonical Responses request.
+ *
+ * Pure and on the hot path: one pass over the turns and tools, no JSON
+ * re-serialisation, strings referenced rather than copied. Every problem is
+ * collected so the 400 names each bad field by path.
+ *
+ * @example
+ * ```ts
+ * const decoded = decodeRequest({ model: "openai/gpt-5", input: "hi", messages: [] });
+ * // Result.succeed({ model: "openai/gpt-5", stream: false, body: { input: "hi" }, ... })
+ * ```
  */
 import { Result } from "effect";
 import { badRequest, type GatewayError } from "../errors/GatewayError.ts";
-import type { ResponsesRequest } from "../protocol/responses.ts";
+import type { JsonObject, ResponsesRequest } from "../protocol/responses.ts";
+import { readBody } from "./body_schema.ts";
+import { History } from "./history.ts";
+import { addTurns } from "./input_items.ts";
+import { addParams, textFormat } from "./params.ts";
+import { isObject, Problems } from "./problems.ts";
+import { chooseTurns } from "./shape.ts";
+import { decodeToolChoice, decodeTools } from "./tools.ts";
 
 export interface DecodedRequest {
   /** The model as the client named it (`provider/model` or a bare name). */
@@ -13,14 +30,48 @@ export interface DecodedRequest {
   readonly stream: boolean;
   /** The canonical upstream body, without `model` and `stream` (routing sets them per attempt). */
   readonly body: ResponsesRequest;
+  /** Names of the request's `custom` tools: the encoder answers their calls as function calls with raw text. */
+  readonly customTools: ReadonlySet<string>;
+  /** Which list the conversation came from: `input` (hybrid) or `messages` (chat). */
+  readonly shape: "hybrid" | "chat";
 }
 
 export const decodeRequest = (raw: unknown): Result.Result<DecodedRequest, GatewayError> => {
-  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
-    return Result.fail(badRequest("Request body must be a JSON object."));
+  if (!isObject(raw)) return Result.fail(badRequest("Request body must be a JSON object.", { code: "invalid_type" }));
+  const problems = new Problems();
+  const fields = readBody(raw, problems);
+
+  // The lists are read even when the top level has problems, so one 400 names them all.
+  const decodedTools = decodeTools(Array.isArray(raw.tools) ? raw.tools : [], problems);
+  const { customTools } = decodedTools;
+  const turns = chooseTurns(raw.input, raw.messages, problems);
+  let input: ResponsesRequest["input"] = "";
+  if (turns !== undefined) {
+    if ("text" in turns) input = turns.text;
+    else {
+      const history = new History(customTools);
+      addTurns(turns.list, turns.name, history, problems);
+      input = history.finish();
+    }
   }
-  const body = raw as Record<string, unknown>;
-  if (typeof body.model !== "string") return Result.fail(badRequest("model: expected a string", { param: "model" }));
-  const input = (body.input ?? body.messages) as ResponsesRequest["input"];
-  return Result.succeed({ model: body.model, fallbacks: [], stream: body.stream === true, body: { input } });
+  const choice = raw.tool_choice;
+  const toolChoice = typeof choice === "string" || isObject(choice)
+    ? decodeToolChoice(choice, customTools, problems)
+    : undefined;
+  const format = isObject(raw.response_format) ? textFormat(raw.response_format, problems) : undefined;
+
+  if (fields === undefined || turns === undefined || !problems.empty) return Result.fail(problems.toError());
+
+  const body: ResponsesRequest = { input };
+  if (decodedTools.tools.length > 0) body.tools = decodedTools.tools;
+  if (toolChoice !== undefined) body.tool_choice = toolChoice as JsonObject | string;
+  addParams(body, fields, format);
+  return Result.succeed({
+    model: fields.model,
+    fallbacks: fields.fallbacks ?? [],
+    stream: fields.stream === true,
+    body,
+    customTools,
+    shape: turns.shape,
+  });
 };

@@ -1,0 +1,133 @@
+/**
+ * Content parts in every spelling clients use, as Responses parts.
+ *
+ * Text is `input_text` in user, system and developer messages and in tool
+ * outputs, and `output_text` in assistant messages: the API rejects the other
+ * one (`Invalid value: 'input_text'. Supported values are: 'output_text' and
+ * 'refusal'`). Chat `text`/`image_url`/`file` parts and Anthropic `image`
+ * blocks are translated; parts are rebuilt with only the fields the API
+ * knows, so a stray `cache_control` from an Anthropic-flavoured client is not
+ * rejected upstream. Text itself is never copied, only referenced.
+ */
+import type { JsonObject } from "../protocol/responses.ts";
+import { isObject, type Problems } from "./problems.ts";
+
+export type TextType = "input_text" | "output_text";
+
+const imageFromChat = (part: Record<string, unknown>, path: string, problems: Problems): JsonObject | undefined => {
+  const image = part.image_url;
+  const url = typeof image === "string" ? image : isObject(image) ? image.url : undefined;
+  if (typeof url !== "string") {
+    problems.expected(`${path}.image_url.url`, "a string");
+    return undefined;
+  }
+  const detail = isObject(image) && typeof image.detail === "string" ? image.detail : "auto";
+  return { type: "input_image", image_url: url, detail };
+};
+
+/** Anthropic `{type:"image", source:{type:"base64", media_type, data} | {type:"url", url}}`. */
+const imageFromAnthropic = (
+  part: Record<string, unknown>,
+  path: string,
+  problems: Problems,
+): JsonObject | undefined => {
+  const source = part.source;
+  if (isObject(source) && typeof source.url === "string") {
+    return { type: "input_image", image_url: source.url, detail: "auto" };
+  }
+  if (isObject(source) && typeof source.data === "string" && typeof source.media_type === "string") {
+    return { type: "input_image", image_url: `data:${source.media_type};base64,${source.data}`, detail: "auto" };
+  }
+  problems.expected(`${path}.source`, "a base64 or url image source");
+  return undefined;
+};
+
+const fileFromChat = (part: Record<string, unknown>, path: string, problems: Problems): JsonObject | undefined => {
+  const file = part.file;
+  if (!isObject(file)) {
+    problems.expected(`${path}.file`, "an object");
+    return undefined;
+  }
+  const out: JsonObject = { type: "input_file" };
+  if (typeof file.file_id === "string") out.file_id = file.file_id;
+  if (typeof file.file_data === "string") out.file_data = file.file_data;
+  if (typeof file.filename === "string") out.filename = file.filename;
+  return out;
+};
+
+/**
+ * One content part as a Responses part, or `undefined` when it is dropped
+ * (after adding a problem if it was malformed). Tool blocks are not handled
+ * here: messages.ts splits them out first.
+ */
+export const contentPart = (
+  part: unknown,
+  textType: TextType,
+  path: string,
+  problems: Problems,
+): JsonObject | undefined => {
+  // Some clients send bare strings in a parts array.
+  if (typeof part === "string") return { type: textType, text: part };
+  if (!isObject(part)) {
+    problems.expected(path, "an object");
+    return undefined;
+  }
+  switch (part.type) {
+    case "input_text":
+    case "output_text":
+    case "text": {
+      const text = part.text;
+      if (typeof text !== "string") {
+        problems.expected(`${path}.text`, "a string");
+        return undefined;
+      }
+      return { type: textType, text };
+    }
+    case "refusal": {
+      const refusal = part.refusal;
+      if (typeof refusal !== "string") {
+        problems.expected(`${path}.refusal`, "a string");
+        return undefined;
+      }
+      // Only an assistant turn can hold a refusal; elsewhere it is just text.
+      return textType === "output_text" ? { type: "refusal", refusal } : { type: textType, text: refusal };
+    }
+    case "image_url":
+      return imageFromChat(part, path, problems);
+    case "image":
+      return imageFromAnthropic(part, path, problems);
+    case "file":
+      return fileFromChat(part, path, problems);
+    // Anthropic thinking blocks have no Responses equivalent (reasoning needs OpenAI's encrypted content).
+    case "thinking":
+    case "redacted_thinking":
+      return undefined;
+    default:
+      if (typeof part.type !== "string") {
+        problems.expected(`${path}.type`, "a string");
+        return undefined;
+      }
+      // input_image, input_file, and part types newer than this gateway: the upstream judges them.
+      return part;
+  }
+};
+
+/**
+ * A tool's result (`function_call_output.output`, a chat `tool` message's
+ * content, an Anthropic `tool_result`'s content) as a Responses output: a
+ * string, or `input_*` parts.
+ */
+export const toolOutputValue = (value: unknown, path: string, problems: Problems): string | JsonObject[] => {
+  if (typeof value === "string") return value;
+  if (value === undefined || value === null) return "";
+  if (Array.isArray(value)) {
+    const parts: JsonObject[] = [];
+    for (let i = 0; i < value.length; i++) {
+      const part = contentPart(value[i], "input_text", `${path}[${i}]`, problems);
+      if (part !== undefined) parts.push(part);
+    }
+    return parts;
+  }
+  // A structured result (some clients send the tool's JSON as is): the API takes text.
+  return JSON.stringify(value);
+};

@@ -1,0 +1,104 @@
+/**
+ * One message, in any of the shapes clients send (a Responses message item
+ * with or without `type:"message"`, a chat message, a message holding
+ * Anthropic tool blocks), as Responses items in the history.
+ *
+ * Cursor's quirks handled here:
+ * - an assistant `content: null` next to tool calls is never forwarded as
+ *   null (OpenAI answers `Invalid type for 'input[1].content' … got null`,
+ *   LiteLLM#34029): the message is dropped when it only carried tool calls
+ *   (so is one whose content is `""`), otherwise its content becomes `""`;
+ * - `tool_use`/`tool_result` blocks leave the message and follow it as call
+ *   and output items; the rest of the message stays, placed before them.
+ */
+import type { JsonObject } from "../protocol/responses.ts";
+import { contentPart, toolOutputValue } from "./content_parts.ts";
+import type { History } from "./history.ts";
+import { isObject, type Problems } from "./problems.ts";
+import { addChatToolCall, addToolResultBlock, addToolUseBlock } from "./tool_calls.ts";
+
+const ROLES = new Set(["user", "assistant", "system", "developer"]);
+
+const isToolBlock = (part: unknown): part is Record<string, unknown> =>
+  isObject(part) && (part.type === "tool_use" || part.type === "tool_result");
+
+/** Adds the message at `path` (`input[3]`, `messages[0]`) to the history. */
+export const addMessage = (
+  message: Record<string, unknown>,
+  path: string,
+  history: History,
+  problems: Problems,
+): void => {
+  const role = message.role;
+  if (role === "tool") return addChatToolResult(message, path, history, problems);
+  if (typeof role !== "string" || !ROLES.has(role)) {
+    return problems.add(`${path}.role`, "expected one of user, assistant, system, developer, tool", "invalid_value");
+  }
+  const assistant = role === "assistant";
+
+  let content: string | JsonObject[] | undefined;
+  let toolBlocks: Array<{ block: Record<string, unknown>; index: number }> | undefined;
+  const raw = message.content;
+  if (typeof raw === "string") content = raw;
+  else if (Array.isArray(raw)) {
+    const parts: JsonObject[] = [];
+    const textType = assistant ? "output_text" : "input_text";
+    for (let i = 0; i < raw.length; i++) {
+      const part = raw[i];
+      if (isToolBlock(part)) (toolBlocks ??= []).push({ block: part, index: i });
+      else {
+        const converted = contentPart(part, textType, `${path}.content[${i}]`, problems);
+        if (converted !== undefined) parts.push(converted);
+      }
+    }
+    // A message that only carried tool blocks leaves nothing behind.
+    content = parts.length === 0 && toolBlocks !== undefined ? undefined : parts;
+  } else if (raw !== null && raw !== undefined) {
+    problems.expected(`${path}.content`, "a string or an array of content parts");
+  }
+
+  // Chat assistants carry a refusal and their tool calls beside the content.
+  const refusal = assistant ? message.refusal : undefined;
+  if (typeof refusal === "string" && refusal !== "") {
+    const refusalPart = { type: "refusal", refusal };
+    content = content === undefined || content === ""
+      ? [refusalPart]
+      : typeof content === "string"
+      ? [{ type: "output_text", text: content }, refusalPart]
+      : [...content, refusalPart];
+  }
+  const toolCalls = assistant ? message.tool_calls : undefined;
+  if (toolCalls !== undefined && toolCalls !== null && !Array.isArray(toolCalls)) {
+    problems.expected(`${path}.tool_calls`, "an array");
+  }
+  const hasCalls = (Array.isArray(toolCalls) && toolCalls.length > 0) || toolBlocks !== undefined;
+  if (hasCalls && content === "") content = undefined; // `""` beside tool calls says as little as null
+  else if (content === undefined && !hasCalls && (raw === null || raw === undefined)) content = "";
+
+  if (content !== undefined) {
+    const item: JsonObject = { type: "message", role, content };
+    // gpt-5 marks assistant turns as commentary or final answer; the API uses it when replayed.
+    if (typeof message.phase === "string") item.phase = message.phase;
+    history.push(item);
+  }
+  if (Array.isArray(toolCalls)) {
+    for (let i = 0; i < toolCalls.length; i++) {
+      addChatToolCall(toolCalls[i], `${path}.tool_calls[${i}]`, history, problems);
+    }
+  }
+  if (toolBlocks !== undefined) {
+    for (const { block, index } of toolBlocks) {
+      const blockPath = `${path}.content[${index}]`;
+      if (block.type === "tool_use") addToolUseBlock(block, blockPath, history, problems);
+      else addToolResultBlock(block, blockPath, history, problems);
+    }
+  }
+};
+
+/** A chat `{role:"tool", tool_call_id, content}` message: the output of an earlier call. */
+const addChatToolResult = (message: Record<string, unknown>, path: string, history: History, problems: Problems) => {
+  const id = message.tool_call_id;
+  const output = toolOutputValue(message.content, `${path}.content`, problems);
+  if (typeof id !== "string" || id === "") return problems.expected(`${path}.tool_call_id`, "a non-empty string");
+  history.toolOutput(id, output, "function");
+};

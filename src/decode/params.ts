@@ -1,0 +1,123 @@
+/**
+ * The request's parameters as Responses fields.
+ *
+ * Kept as they are: the Responses fields Cursor sends (`instructions`,
+ * `reasoning`, `text`, `store`, `include`, `metadata`, `prompt_cache_key`,
+ * `prompt_cache_retention`, `truncation`, `parallel_tool_calls`,
+ * `service_tier`, `user`, `safety_identifier`, `top_logprobs`,
+ * `max_tool_calls`) and `temperature`/`top_p`, plus `conversation` and
+ * `prompt`. Mapped: chat `max_tokens`/`max_completion_tokens`,
+ * `response_format`, `reasoning_effort`, `verbosity`, `logprobs`.
+ * Never forwarded: `stream_options` (the Responses API rejects
+ * `include_usage`, cursor.md §3), `fallbacks` (the gateway's own),
+ * `messages` (already converted), and chat-only sampling fields with no
+ * Responses equivalent: `stop`, `presence_penalty`, `frequency_penalty`,
+ * `seed`, `logit_bias` (dropping them is what every Responses bridge does;
+ * the upstream would reject them as unknown parameters). Unknown fields are
+ * ignored.
+ */
+import type { JsonObject, ResponsesRequest } from "../protocol/responses.ts";
+import type { RequestBody } from "./body_schema.ts";
+import { isObject, type Problems } from "./problems.ts";
+
+const LOGPROBS_INCLUDE = "message.output_text.logprobs";
+
+/** Fields copied as they are when present and not null. */
+const CARRIED = [
+  "temperature",
+  "top_p",
+  "parallel_tool_calls",
+  "max_tool_calls",
+  "top_logprobs",
+  "store",
+  "metadata",
+  "conversation",
+  "prompt",
+  "prompt_cache_retention",
+  "truncation",
+  "service_tier",
+  "user",
+  "safety_identifier",
+] as const satisfies ReadonlyArray<keyof RequestBody>;
+
+/**
+ * Chat's `response_format` as a Responses `text.format`: `json_schema` is
+ * nested in chat (`{type, json_schema:{name, schema, strict}}`) and flat in
+ * Responses (`{type, name, schema, strict}`).
+ */
+export const textFormat = (format: Record<string, unknown>, problems: Problems): JsonObject | undefined => {
+  switch (format.type) {
+    case "text":
+    case "json_object":
+      return { type: format.type };
+    case "json_schema": {
+      const nested = isObject(format.json_schema) ? format.json_schema : undefined;
+      const source = nested ?? format;
+      const where = nested ? "response_format.json_schema" : "response_format";
+      if (typeof source.name !== "string") {
+        problems.expected(`${where}.name`, "a string");
+        return undefined;
+      }
+      if (source.schema !== undefined && !isObject(source.schema)) {
+        problems.expected(`${where}.schema`, "an object");
+        return undefined;
+      }
+      const out: JsonObject = { type: "json_schema", name: source.name };
+      if (source.schema !== undefined) out.schema = source.schema;
+      if (typeof source.strict === "boolean") out.strict = source.strict;
+      if (typeof source.description === "string") out.description = source.description;
+      return out;
+    }
+    default:
+      problems.add("response_format.type", "expected one of text, json_object, json_schema");
+      return undefined;
+  }
+};
+
+/** Sets the parameter fields of `body` from the validated top level (`format` from `textFormat`). */
+export const addParams = (body: ResponsesRequest, fields: RequestBody, format: JsonObject | undefined): void => {
+  if (typeof fields.instructions === "string") body.instructions = fields.instructions;
+  for (const key of CARRIED) {
+    const value = fields[key];
+    if (value !== undefined && value !== null) body[key] = value;
+  }
+
+  const maxOutput = fields.max_output_tokens ?? fields.max_completion_tokens ?? fields.max_tokens;
+  if (typeof maxOutput === "number") body.max_output_tokens = maxOutput;
+
+  // Cursor sends `previous_response_id` empty or null (cursor.md §1.2); the API rejects an empty id.
+  if (typeof fields.previous_response_id === "string" && fields.previous_response_id !== "") {
+    body.previous_response_id = fields.previous_response_id;
+  }
+
+  // The Responses field wins over the chat one when both are given.
+  const reasoning = fields.reasoning;
+  const effort = fields.reasoning_effort;
+  if (typeof effort === "string" && (reasoning === undefined || reasoning === null || reasoning.effort == null)) {
+    body.reasoning = { ...reasoning, effort };
+  } else if (reasoning !== undefined && reasoning !== null) body.reasoning = reasoning;
+
+  const text = fields.text;
+  const addFormat = format !== undefined && (text?.format === undefined || text.format === null);
+  const addVerbosity = typeof fields.verbosity === "string" &&
+    (text?.verbosity === undefined || text.verbosity === null);
+  if (addFormat || addVerbosity) {
+    body.text = {
+      ...text,
+      ...(addFormat ? { format } : {}),
+      ...(addVerbosity ? { verbosity: fields.verbosity } : {}),
+    };
+  } else if (text !== undefined && text !== null) body.text = text;
+
+  // Chat asks for logprobs with `logprobs: true` (+ `top_logprobs`); Responses with an include entry.
+  const include = fields.include ?? undefined;
+  const wantsLogprobs = fields.logprobs === true ||
+    (typeof fields.top_logprobs === "number" && fields.top_logprobs > 0);
+  if (wantsLogprobs && !include?.includes(LOGPROBS_INCLUDE)) body.include = [...(include ?? []), LOGPROBS_INCLUDE];
+  else if (include !== undefined) body.include = include;
+
+  // Cursor's per-conversation id is the best prompt-cache key it offers (gabrii, codex-lb).
+  const conversationId = fields.metadata?.cursorConversationId;
+  if (typeof fields.prompt_cache_key === "string") body.prompt_cache_key = fields.prompt_cache_key;
+  else if (typeof conversationId === "string" && conversationId !== "") body.prompt_cache_key = conversationId;
+};

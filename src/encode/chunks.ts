@@ -1,52 +1,502 @@
 /**
- * Stage 5, encode (streamed): Responses events into `chat.completion.chunk` SSE frames.
- * PLACEHOLDER: being replaced by the full encoder.
+ * Stage 5, encode (streamed): Responses events into `chat.completion.chunk` SSE frames that
+ * strict clients accept (the openai-node accumulator, the Vercel AI SDK, Cursor).
+ *
+ * One `ChunkEncoder` per stream, fed one event at a time by `http/sse_body.ts`. This is the
+ * gateway's hottest path, so each event is a `switch` on its type and at most one
+ * `JSON.stringify` of a small chunk object; there are no closures or Effect per event.
+ *
+ * What the clients need (see ../shared/docs/protocol.md §3.3-3.6):
+ * - the same `id`, `created` and `model` on every chunk, `role` on the first one, a `delta`
+ *   object and `logprobs: null` on every choice;
+ * - tool calls with dense indexes 0,1,2 in order of appearance (never `output_index`), each
+ *   opened by one delta with `id`, `type:"function"`, `name` and `arguments:""`, and never
+ *   interleaved: a call's deltas are held back while an earlier call is still streaming;
+ * - exactly one finish chunk, then a `choices: []` chunk with the usage, then `[DONE]`;
+ * - an upstream failure after the stream began as `data: {"error":{...}}`, with no finish.
+ * Per-item state is keyed by item id and by `output_index`, since some upstreams (OpenRouter)
+ * close items out of order; unknown event and item types are skipped.
  */
-import type { ResponsesEvent, ResponsesUsage } from "../protocol/responses.ts";
-import type { EncodeContext } from "./context.ts";
+import { GatewayError } from "../errors/GatewayError.ts";
+import { errorFrame } from "../errors/response.ts";
+import type { ChatCompletionChunk, ChatDelta, FinishReason, UrlCitation } from "../protocol/chat.ts";
+import type { JsonObject, ResponsesEvent, ResponsesResponse, ResponsesUsage } from "../protocol/responses.ts";
+import { failureFromStreamEvent } from "../routing/classify.ts";
+import { type EncodeContext, extraFields } from "./context.ts";
+import { unwrapCustomInput } from "./custom_tools.ts";
+import { finishReason } from "./finish_reason.ts";
+import {
+  addUrlCitations,
+  contentParts,
+  encryptedDetail,
+  REASONING_SEPARATOR,
+  reasoningDetail,
+  type ReasoningKind,
+  reasoningTexts,
+  stringOf,
+  urlCitation,
+} from "./items.ts";
+import { chatUsage } from "./usage.ts";
 
 /** Whether an event is the first real output (text, refusal, reasoning, a tool call) or the end. */
-export const isOutputEvent = (event: ResponsesEvent): boolean =>
-  event.type.endsWith(".delta") || event.type === "response.completed" || event.type === "response.incomplete";
+export const isOutputEvent = (event: ResponsesEvent): boolean => {
+  switch (event.type) {
+    case "response.output_text.delta":
+    case "response.refusal.delta":
+    case "response.reasoning_summary_text.delta":
+    case "response.reasoning_text.delta":
+    case "response.function_call_arguments.delta":
+    case "response.custom_tool_call_input.delta":
+    case "response.completed":
+    case "response.incomplete":
+      return true;
+    case "response.output_item.added": {
+      const type = (event.item as JsonObject | undefined)?.type;
+      return type === "function_call" || type === "custom_tool_call";
+    }
+    default:
+      return false;
+  }
+};
+
+/** One tool call of the answer, in Chat order. */
+interface ToolCall {
+  /** The dense Chat index: 0, 1, 2 in order of appearance. */
+  readonly index: number;
+  /** The Responses `call_id`, which the client echoes back with the tool's output. */
+  id: string;
+  name: string;
+  /** A `function_call` for a custom tool: its JSON-wrapped arguments are held and unwrapped at the end. */
+  readonly wrapped: boolean;
+  /** Argument text received so far. */
+  args: string;
+  /** How much of `args` has been written. */
+  sent: number;
+  /** Whether the opening delta (id, type, name) has been written. */
+  opened: boolean;
+  /** Whether the upstream has finished the call's arguments. */
+  done: boolean;
+}
+
+const streamEnded = () =>
+  new GatewayError({
+    status: 502,
+    type: "upstream_error",
+    message: "The upstream stream ended before the response was complete.",
+    code: "upstream_stream_incomplete",
+    param: null,
+  });
+
+/** "Nothing seen yet": distinct from an `undefined` id of an upstream that leaves ids out. */
+const NONE = Symbol("none");
+
+/** `item_id` of an item event, or its `output_index` when an upstream leaves the id out. */
+const deltaKey = (event: ResponsesEvent): string =>
+  typeof event.item_id === "string" ? event.item_id : `#${event.output_index}`;
 
 export class ChunkEncoder {
   /** True once a terminal frame (finish + usage + [DONE], or an error frame) was produced. */
   finished = false;
   /** True when the terminal frame was an error frame. */
   failed = false;
+  /** The upstream's final usage (from `response.completed`, `incomplete` or `failed`). */
   usage: ResponsesUsage | undefined;
+
+  /** SSE text produced by the event being pushed. */
+  private out = "";
+  private chunkIndex = 0;
+  private roleSent = false;
+  /** The model the upstream reported, for `extra_fields.model_deployment`. */
+  private deployment: string | undefined;
+
+  private readonly tools: ToolCall[] = [];
+  /** Tool calls by item id, `#output_index` and `call:call_id`. */
+  private readonly toolsByKey = new Map<string, ToolCall>();
+  /** The tool call whose deltas may be written now; later ones are held back. */
+  private active = 0;
+
+  /** Characters of `content` written so far, to place url citations in the joined text. */
+  private contentLength = 0;
+  private textItem: unknown = NONE;
+  private textOutput: unknown = NONE;
+  private textPart: unknown = NONE;
+  /** Where each text part (`item:content_index`) starts in the joined content. */
+  private readonly partStarts = new Map<string, number>();
+  /** Items whose content or reasoning was streamed as deltas (their `done` repeats it). */
+  private readonly streamed = new Set<string>();
+  private readonly annotations: UrlCitation[] = [];
+  /** Items whose annotations arrived as `annotation.added` events. */
+  private readonly annotated = new Set<string>();
+  /** Items already finished, so a final `response.output` does not repeat them. */
+  private readonly doneItems = new Set<string>();
+
+  /** `reasoning_details` entries handed out so far; the next one's index. */
+  private details = 0;
+  private readonly reasoningParts = new Map<string, number>();
+  private reasoningItem: unknown = NONE;
+  private reasoningOutput: unknown = NONE;
+  private reasoningPart: unknown = NONE;
+  private reasoningKind: ReasoningKind | undefined;
+  private reasoningIndex = 0;
+  private reasoningSent = false;
+
   constructor(private readonly context: EncodeContext) {}
 
   /** SSE text for one event ("" when it produces nothing). */
   push(event: ResponsesEvent): string {
-    if (event.type === "response.output_text.delta") {
-      return `data: ${
-        JSON.stringify({
-          id: this.context.id,
-          object: "chat.completion.chunk",
-          created: this.context.created,
-          model: this.context.model,
-          choices: [{ index: 0, delta: { role: "assistant", content: event.delta }, finish_reason: null }],
-        })
-      }\n\n`;
+    if (this.finished) return "";
+    switch (event.type) {
+      case "response.output_text.delta":
+        this.text(event);
+        break;
+      case "response.refusal.delta":
+        if (typeof event.delta === "string" && event.delta !== "") {
+          this.streamed.add(deltaKey(event));
+          this.write({ refusal: event.delta }, null);
+        }
+        break;
+      case "response.reasoning_summary_text.delta":
+        this.reasoning(event, "reasoning.summary", event.summary_index);
+        break;
+      case "response.reasoning_text.delta":
+        this.reasoning(event, "reasoning.text", event.content_index);
+        break;
+      case "response.function_call_arguments.delta":
+      case "response.custom_tool_call_input.delta":
+        this.toolDelta(event);
+        break;
+      case "response.function_call_arguments.done":
+        this.toolDone(event, event.arguments);
+        break;
+      case "response.custom_tool_call_input.done":
+        this.toolDone(event, event.input);
+        break;
+      case "response.output_text.annotation.added":
+        this.annotation(event);
+        break;
+      case "response.output_item.added":
+        this.itemAdded(event.item, event.output_index);
+        break;
+      case "response.output_item.done":
+        this.itemDone(event.item, event.output_index);
+        break;
+      case "response.created":
+      case "response.in_progress":
+        this.noteModel(event.response);
+        break;
+      case "response.completed":
+      case "response.incomplete":
+        this.complete(event);
+        break;
+      case "error":
+      case "response.failed":
+        this.fail(event);
+        break;
     }
-    if (event.type === "response.completed") {
-      this.finished = true;
-      return `data: ${
-        JSON.stringify({
-          id: this.context.id,
-          object: "chat.completion.chunk",
-          created: this.context.created,
-          model: this.context.model,
-          choices: [{ index: 0, delta: {}, finish_reason: "stop" }],
-        })
-      }\n\ndata: [DONE]\n\n`;
-    }
-    return "";
+    const out = this.out;
+    this.out = "";
+    return out;
   }
 
-  /** SSE text for an upstream that ended without a terminal event. */
+  /** SSE text for an upstream that ended without a terminal event: an error frame, never a fake finish. */
   end(): string {
-    return "";
+    if (this.finished) return "";
+    this.finished = true;
+    this.failed = true;
+    return errorFrame(streamEnded());
+  }
+
+  // ===== Chunks =====
+
+  /** Appends one chunk; the very first chunk of the stream is preceded by the role chunk. */
+  private write(delta: ChatDelta, finish: FinishReason | null): void {
+    if (!this.roleSent) {
+      this.roleSent = true;
+      this.write({ role: "assistant" }, null);
+    }
+    const chunk: ChatCompletionChunk = {
+      id: this.context.id,
+      object: "chat.completion.chunk",
+      created: this.context.created,
+      model: this.context.model,
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+      extra_fields: extraFields(this.context, "responses_stream", this.deployment, this.chunkIndex++),
+    };
+    this.out += `data: ${JSON.stringify(chunk)}\n\n`;
+  }
+
+  private noteModel(response: unknown): void {
+    const model = (response as ResponsesResponse | undefined)?.model;
+    if (typeof model === "string") this.deployment = model;
+  }
+
+  // ===== Text and refusals =====
+
+  private text(event: ResponsesEvent): void {
+    const delta = event.delta;
+    if (typeof delta !== "string" || delta === "") return;
+    if (
+      event.item_id !== this.textItem || event.content_index !== this.textPart || event.output_index !== this.textOutput
+    ) this.startPart(event);
+    this.contentLength += delta.length;
+    this.write({ content: delta }, null);
+  }
+
+  private startPart(event: ResponsesEvent): void {
+    const key = deltaKey(event);
+    this.textItem = event.item_id;
+    this.textOutput = event.output_index;
+    this.textPart = event.content_index;
+    this.streamed.add(key);
+    const part = `${key}:${event.content_index ?? 0}`;
+    if (!this.partStarts.has(part)) this.partStarts.set(part, this.contentLength);
+  }
+
+  private annotation(event: ResponsesEvent): void {
+    const key = deltaKey(event);
+    this.annotated.add(key);
+    const offset = this.partStarts.get(`${key}:${event.content_index ?? 0}`) ?? this.contentLength;
+    const citation = urlCitation(event.annotation, offset);
+    if (citation) this.annotations.push(citation);
+  }
+
+  /** A message item finished: its text when none was streamed, and its citations when none were announced. */
+  private messageDone(item: JsonObject, keys: ReadonlyArray<string>): void {
+    const streamed = keys.some((key) => this.streamed.has(key));
+    const annotated = keys.some((key) => this.annotated.has(key));
+    const parts = contentParts(item);
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i];
+      if (part.type === "output_text" && typeof part.text === "string") {
+        let start: number | undefined;
+        for (const key of keys) start ??= this.partStarts.get(`${key}:${i}`);
+        if (!streamed) {
+          start = this.contentLength;
+          if (part.text !== "") {
+            this.contentLength += part.text.length;
+            this.write({ content: part.text }, null);
+          }
+        }
+        if (!annotated) addUrlCitations(part, start ?? this.contentLength, this.annotations);
+      } else if (part.type === "refusal" && !streamed && typeof part.refusal === "string" && part.refusal !== "") {
+        this.write({ refusal: part.refusal }, null);
+      }
+    }
+  }
+
+  // ===== Reasoning =====
+
+  /** A summary or raw-reasoning delta: `delta.reasoning` plus the matching `reasoning_details` entry. */
+  private reasoning(event: ResponsesEvent, kind: ReasoningKind, part: unknown): void {
+    const delta = event.delta;
+    if (typeof delta !== "string" || delta === "") return;
+    let text = delta;
+    if (
+      event.item_id !== this.reasoningItem || part !== this.reasoningPart || kind !== this.reasoningKind ||
+      event.output_index !== this.reasoningOutput
+    ) {
+      const itemKey = deltaKey(event);
+      const key = `${kind}:${itemKey}:${part}`;
+      let index = this.reasoningParts.get(key);
+      if (index === undefined) {
+        index = this.details++;
+        this.reasoningParts.set(key, index);
+        this.streamed.add(itemKey);
+        // Parts are separate paragraphs; the JSON answer joins them the same way.
+        if (this.reasoningSent) text = REASONING_SEPARATOR + delta;
+      }
+      this.reasoningItem = event.item_id;
+      this.reasoningOutput = event.output_index;
+      this.reasoningPart = part;
+      this.reasoningKind = kind;
+      this.reasoningIndex = index;
+    }
+    this.reasoningSent = true;
+    this.write({
+      reasoning: text,
+      reasoning_details: [reasoningDetail(kind, delta, this.reasoningIndex, stringOf(event.item_id))],
+    }, null);
+  }
+
+  /** A reasoning item finished: its text when none was streamed, then its encrypted content. */
+  private reasoningDone(item: JsonObject, keys: ReadonlyArray<string>): void {
+    const id = stringOf(item.id);
+    if (!keys.some((key) => this.streamed.has(key))) {
+      for (const { kind, text } of reasoningTexts(item)) {
+        const index = this.details++;
+        this.write({
+          reasoning: this.reasoningSent ? REASONING_SEPARATOR + text : text,
+          reasoning_details: [reasoningDetail(kind, text, index, id)],
+        }, null);
+        this.reasoningSent = true;
+      }
+    }
+    if (typeof item.encrypted_content === "string" && item.encrypted_content !== "") {
+      this.write({ reasoning_details: [encryptedDetail(item.encrypted_content, this.details++, id)] }, null);
+    }
+  }
+
+  // ===== Tool calls =====
+
+  private findTool(event: ResponsesEvent): ToolCall | undefined {
+    const call = typeof event.item_id === "string" ? this.toolsByKey.get(event.item_id) : undefined;
+    return call ?? (event.output_index !== undefined ? this.toolsByKey.get(`#${event.output_index}`) : undefined);
+  }
+
+  private openTool(item: JsonObject, keys: ReadonlyArray<string>): ToolCall {
+    const custom = item.type === "custom_tool_call";
+    const name = stringOf(item.name) ?? "";
+    const call: ToolCall = {
+      index: this.tools.length,
+      id: stringOf(item.call_id) ?? stringOf(item.id) ?? "",
+      name,
+      wrapped: !custom && this.context.customTools?.has(name) === true,
+      args: stringOf(custom ? item.input : item.arguments) ?? "",
+      sent: 0,
+      opened: false,
+      done: false,
+    };
+    this.tools.push(call);
+    for (const key of keys) this.toolsByKey.set(key, call);
+    if (call.index === this.active) this.pump();
+    return call;
+  }
+
+  private toolDelta(event: ResponsesEvent): void {
+    const delta = event.delta;
+    const call = this.findTool(event);
+    if (call === undefined || call.done || typeof delta !== "string" || delta === "") return;
+    call.args += delta;
+    if (call.index !== this.active || call.wrapped) return;
+    call.sent = call.args.length;
+    this.write({ tool_calls: [{ index: call.index, function: { arguments: delta } }] }, null);
+  }
+
+  private toolDone(event: ResponsesEvent, final: unknown): void {
+    const call = this.findTool(event);
+    if (call !== undefined) this.closeTool(call, final);
+  }
+
+  /** The upstream finished a call; `final` is its full arguments (or input), which fills any gap in the deltas. */
+  private closeTool(call: ToolCall, final: unknown): void {
+    if (call.done) return;
+    if (typeof final === "string" && final.length > call.args.length && final.startsWith(call.args)) {
+      call.args = final;
+    }
+    call.done = true;
+    if (call.index === this.active) this.pump();
+  }
+
+  /** Writes what the active call has pending, then moves on through every later call that is already done. */
+  private pump(): void {
+    while (this.active < this.tools.length) {
+      const call = this.tools[this.active];
+      if (!call.opened) {
+        call.opened = true;
+        this.write({
+          tool_calls: [{
+            index: call.index,
+            id: call.id,
+            type: "function",
+            function: { name: call.name, arguments: "" },
+          }],
+        }, null);
+      }
+      if (call.wrapped) {
+        if (!call.done) return;
+        const input = unwrapCustomInput(call.args);
+        call.sent = call.args.length;
+        if (input !== "") this.write({ tool_calls: [{ index: call.index, function: { arguments: input } }] }, null);
+      } else if (call.sent < call.args.length) {
+        const pending = call.sent === 0 ? call.args : call.args.slice(call.sent);
+        call.sent = call.args.length;
+        this.write({ tool_calls: [{ index: call.index, function: { arguments: pending } }] }, null);
+      }
+      if (!call.done) return;
+      this.active++;
+    }
+  }
+
+  // ===== Items =====
+
+  /** Keys an item is known by: its id, `#output_index`, and `call:call_id` for an item with neither. */
+  private itemKeys(item: JsonObject, outputIndex: unknown): string[] {
+    const keys: string[] = [];
+    if (typeof item.id === "string") keys.push(item.id);
+    if (typeof outputIndex === "number") keys.push(`#${outputIndex}`);
+    if (keys.length === 0 && typeof item.call_id === "string") keys.push(`call:${item.call_id}`);
+    return keys;
+  }
+
+  private itemAdded(raw: unknown, outputIndex: unknown): void {
+    if (raw === null || typeof raw !== "object") return;
+    const item = raw as JsonObject;
+    if (item.type !== "function_call" && item.type !== "custom_tool_call") return;
+    const keys = this.itemKeys(item, outputIndex);
+    if (keys.some((key) => this.toolsByKey.has(key))) return;
+    this.openTool(item, keys);
+  }
+
+  private itemDone(raw: unknown, outputIndex: unknown): void {
+    if (raw === null || typeof raw !== "object") return;
+    const item = raw as JsonObject;
+    const keys = this.itemKeys(item, outputIndex);
+    if (keys.some((key) => this.doneItems.has(key))) return;
+    for (const key of keys) this.doneItems.add(key);
+    switch (item.type) {
+      case "message":
+        this.messageDone(item, keys);
+        break;
+      case "reasoning":
+        this.reasoningDone(item, keys);
+        break;
+      case "function_call":
+      case "custom_tool_call": {
+        let call: ToolCall | undefined;
+        for (const key of keys) call ??= this.toolsByKey.get(key);
+        call ??= this.openTool(item, keys);
+        if (call.id === "" && typeof item.call_id === "string") call.id = item.call_id;
+        if (call.name === "" && typeof item.name === "string") call.name = item.name;
+        this.closeTool(call, item.type === "custom_tool_call" ? item.input : item.arguments);
+        break;
+      }
+    }
+  }
+
+  // ===== Terminal events =====
+
+  private complete(event: ResponsesEvent): void {
+    const response = event.response as ResponsesResponse | undefined;
+    this.noteModel(response);
+    this.usage = response?.usage ?? undefined;
+    // Items the upstream never closed with an event (some send only the final response).
+    if (Array.isArray(response?.output)) response.output.forEach((item, index) => this.itemDone(item, index));
+    for (let i = this.active; i < this.tools.length; i++) this.tools[i].done = true;
+    this.pump();
+    if (this.annotations.length > 0) this.write({ annotations: this.annotations }, null);
+    // A zero-output answer still gets the role chunk (written before the first chunk) and a finish.
+    const incomplete = event.type === "response.incomplete" || response?.status === "incomplete";
+    this.write({}, finishReason(response, this.tools.length > 0, incomplete));
+    const chunk: ChatCompletionChunk = {
+      id: this.context.id,
+      object: "chat.completion.chunk",
+      created: this.context.created,
+      model: this.context.model,
+      choices: [],
+      usage: chatUsage(this.usage, this.context.price),
+      extra_fields: extraFields(this.context, "responses_stream", this.deployment, this.chunkIndex++),
+    };
+    this.out += `data: ${JSON.stringify(chunk)}\n\ndata: [DONE]\n\n`;
+    this.finished = true;
+  }
+
+  private fail(event: ResponsesEvent): void {
+    const usage = (event.response as ResponsesResponse | undefined)?.usage;
+    if (usage) this.usage = usage;
+    // The routing stage's mapping: the upstream's message and code, except that a key error is
+    // reworded, since its message can echo part of the key.
+    this.out += errorFrame(failureFromStreamEvent(this.context.attempt().ref.provider, event).error);
+    this.finished = true;
+    this.failed = true;
   }
 }

@@ -1,37 +1,105 @@
 /**
- * Stage 5, encode (non-streamed): a Responses `response` into a `chat.completion`.
- * PLACEHOLDER: being replaced by the full encoder.
+ * Stage 5, encode (non-streamed): a Responses `response` into one `chat.completion`.
+ *
+ * Output items map as follows: `message` text parts are concatenated into `content` (their
+ * url citations into `annotations`, indexes shifted into the joined text), `refusal` parts
+ * into `refusal`; `function_call` and `custom_tool_call` items become `tool_calls` in output
+ * order, with the Responses `call_id` as `id`; `reasoning` items become `reasoning` (text) and
+ * `reasoning_details`. Every other item type is skipped.
  */
-import type { ChatCompletion } from "../protocol/chat.ts";
+import type { ChatCompletion, ChatToolCall, ReasoningDetail, UrlCitation } from "../protocol/chat.ts";
 import type { ResponsesResponse } from "../protocol/responses.ts";
 import { type EncodeContext, extraFields } from "./context.ts";
+import { unwrapCustomInput } from "./custom_tools.ts";
+import { finishReason } from "./finish_reason.ts";
+import {
+  addUrlCitations,
+  contentParts,
+  encryptedDetail,
+  REASONING_SEPARATOR,
+  reasoningDetail,
+  reasoningTexts,
+  stringOf,
+} from "./items.ts";
+import { chatUsage } from "./usage.ts";
+
+type Message = ChatCompletion["choices"][number]["message"];
 
 export const encodeCompletion = (response: ResponsesResponse, context: EncodeContext): ChatCompletion => {
   let text = "";
-  for (const item of response.output ?? []) {
-    if (item.type === "message") {
-      for (const part of (item.content as Array<{ type: string; text?: string }>)) text += part.text ?? "";
+  let sawText = false;
+  let refusal: string | null = null;
+  const annotations: UrlCitation[] = [];
+  const toolCalls: ChatToolCall[] = [];
+  let reasoning = "";
+  const details: ReasoningDetail[] = [];
+
+  for (const item of Array.isArray(response.output) ? response.output : []) {
+    if (item === null || typeof item !== "object") continue;
+    switch (item.type) {
+      case "message":
+        for (const part of contentParts(item)) {
+          if (part.type === "output_text" && typeof part.text === "string") {
+            addUrlCitations(part, text.length, annotations);
+            text += part.text;
+            sawText = true;
+          } else if (part.type === "refusal" && typeof part.refusal === "string") {
+            refusal = (refusal ?? "") + part.refusal;
+          }
+        }
+        break;
+      case "function_call": {
+        const name = stringOf(item.name) ?? "";
+        const args = stringOf(item.arguments) ?? "";
+        toolCalls.push({
+          id: stringOf(item.call_id) ?? stringOf(item.id) ?? "",
+          type: "function",
+          function: { name, arguments: context.customTools?.has(name) ? unwrapCustomInput(args) : args },
+        });
+        break;
+      }
+      case "custom_tool_call":
+        // Cursor crashes on `type:"custom"` tool calls; a function call with the raw input works.
+        toolCalls.push({
+          id: stringOf(item.call_id) ?? stringOf(item.id) ?? "",
+          type: "function",
+          function: { name: stringOf(item.name) ?? "", arguments: stringOf(item.input) ?? "" },
+        });
+        break;
+      case "reasoning": {
+        const id = stringOf(item.id);
+        for (const { kind, text: part } of reasoningTexts(item)) {
+          reasoning += reasoning === "" ? part : REASONING_SEPARATOR + part;
+          details.push(reasoningDetail(kind, part, details.length, id));
+        }
+        if (typeof item.encrypted_content === "string" && item.encrypted_content !== "") {
+          details.push(encryptedDetail(item.encrypted_content, details.length, id));
+        }
+        break;
+      }
     }
   }
-  const usage = response.usage ?? {};
-  return {
+
+  const message: Message = {
+    role: "assistant",
+    // OpenAI answers `content: null` next to tool calls or a refusal; "" only for an empty text answer.
+    content: sawText || (toolCalls.length === 0 && refusal === null) ? text : null,
+    refusal,
+    annotations,
+  };
+  if (toolCalls.length > 0) message.tool_calls = toolCalls;
+  if (reasoning !== "") message.reasoning = reasoning;
+  if (details.length > 0) message.reasoning_details = details;
+
+  const completion: ChatCompletion = {
     id: context.id,
     object: "chat.completion",
     created: context.created,
     model: context.model,
-    choices: [{
-      index: 0,
-      message: { role: "assistant", content: text, refusal: null, annotations: [] },
-      finish_reason: "stop",
-      logprobs: null,
-    }],
-    usage: {
-      prompt_tokens: usage.input_tokens ?? 0,
-      completion_tokens: usage.output_tokens ?? 0,
-      total_tokens: usage.total_tokens ?? 0,
-      prompt_tokens_details: { cached_tokens: 0 },
-      completion_tokens_details: { reasoning_tokens: 0 },
-    },
-    extra_fields: extraFields(context, "responses", response.model),
+    choices: [{ index: 0, message, finish_reason: finishReason(response, toolCalls.length > 0), logprobs: null }],
+    usage: chatUsage(response.usage, context.price),
+    extra_fields: extraFields(context, "responses", stringOf(response.model)),
   };
+  if (typeof response.service_tier === "string") completion.service_tier = response.service_tier;
+  return completion;
 };

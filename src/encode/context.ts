@@ -18,6 +18,12 @@ export interface EncodeContext {
   readonly startedAt: number;
   /** USD cost of a usage, when the served model has a price. */
   readonly price: (usage: ResponsesUsage) => Cost | undefined;
+  /**
+   * Names of the request's `custom` (grammar) tools, such as Cursor's `ApplyPatch`. A
+   * `function_call` the upstream returns for one of them gets its JSON-wrapped arguments
+   * (`{"input":"..."}`, `{"patch":"..."}`) unwrapped to the raw text the client's tool expects.
+   */
+  readonly customTools?: ReadonlySet<string>;
 }
 
 /** The gateway's `extra_fields`; `modelDeployment` is the model the upstream reported. */
@@ -28,7 +34,8 @@ export const extraFields = (
   chunkIndex?: number,
 ): ExtraFields => {
   const attempt = context.attempt();
-  return {
+  // Built field by field (no spread): this runs once per streamed chunk.
+  const fields: ExtraFields = {
     request_type: requestType,
     provider: attempt.ref.provider,
     model_requested: context.model,
@@ -36,6 +43,7 @@ export const extraFields = (
     latency: Math.round(performance.now() - context.startedAt),
     fallback_index: attempt.fallbackIndex,
     attempts: attempt.attempts,
-    ...(chunkIndex !== undefined ? { chunk_index: chunkIndex } : {}),
   };
+  if (chunkIndex !== undefined) fields.chunk_index = chunkIndex;
+  return fields;
 };

@@ -51,6 +51,36 @@ export interface UrlCitation {
   url_citation: { start_index: number; end_index: number; title: string; url: string };
 }
 
+export type FinishReason = "stop" | "length" | "tool_calls" | "content_filter";
+
+/** One tool-call piece of a streamed delta: the first carries id, type and name; later ones only arguments. */
+export interface ChatToolCallDelta {
+  index: number;
+  id?: string;
+  type?: "function";
+  function: { name?: string; arguments: string };
+}
+
+export interface ChatDelta {
+  role?: "assistant";
+  content?: string | null;
+  refusal?: string | null;
+  reasoning?: string;
+  reasoning_details?: ReasoningDetail[];
+  tool_calls?: ChatToolCallDelta[];
+  annotations?: UrlCitation[];
+}
+
+export interface ChatCompletionChunk {
+  id: string;
+  object: "chat.completion.chunk";
+  created: number;
+  model: string;
+  choices: Array<{ index: number; delta: ChatDelta; logprobs: null; finish_reason: FinishReason | null }>;
+  usage?: ChatUsage;
+  extra_fields: ExtraFields;
+}
+
 export interface ChatCompletion {
   id: string;
   object: "chat.completion";
@@ -67,7 +97,7 @@ export interface ChatCompletion {
       reasoning?: string;
       reasoning_details?: ReasoningDetail[];
     };
-    finish_reason: "stop" | "length" | "tool_calls" | "content_filter";
+    finish_reason: FinishReason;
     logprobs: null;
   }>;
   usage: ChatUsage;

@@ -77,6 +77,7 @@ export const chatCompletions = (request: Request, trace: RequestTrace, hooks: Pi
       attempt: () => servingAttempt(),
       startedAt: trace.startedAt,
       price: (usage) => served ? auth.price(served.ref, usage) : undefined,
+      customTools: decoded.success.customTools,
     };
     const settle = (usage: ResponsesUsage | undefined) => {
       const cost = usage && served ? auth.price(served.ref, usage) : undefined;

@@ -8,8 +8,11 @@
  *   null (OpenAI answers `Invalid type for 'input[1].content' … got null`,
  *   LiteLLM#34029): the message is dropped when it only carried tool calls
  *   (so is one whose content is `""`), otherwise its content becomes `""`;
- * - `tool_use`/`tool_result` blocks leave the message and follow it as call
- *   and output items; the rest of the message stays, placed before them.
+ * - `tool_use`/`tool_result` blocks leave the message and become call and
+ *   output items, in the order they were written: the text before a
+ *   `tool_use` stays a message placed before the call, and the text after
+ *   a user's `tool_result` blocks (Anthropic puts them first) follows the
+ *   outputs, so the model reads call, result, then the user's new words.
  */
 import type { JsonObject } from "../protocol/responses.ts";
 import { contentPart, toolOutputValue } from "./content_parts.ts";
@@ -21,6 +24,13 @@ const ROLES = new Set(["user", "assistant", "system", "developer"]);
 
 const isToolBlock = (part: unknown): part is Record<string, unknown> =>
   isObject(part) && (part.type === "tool_use" || part.type === "tool_result");
+
+const messageItem = (role: string, content: string | JsonObject[], phase: unknown): JsonObject => {
+  const item: JsonObject = { type: "message", role, content };
+  // gpt-5 marks assistant turns as commentary or final answer; the API uses it when they are replayed.
+  if (typeof phase === "string") item.phase = phase;
+  return item;
+};
 
 /** Adds the message at `path` (`input[3]`, `messages[0]`) to the history. */
 export const addMessage = (
@@ -37,22 +47,28 @@ export const addMessage = (
   const assistant = role === "assistant";
 
   let content: string | JsonObject[] | undefined;
-  let toolBlocks: Array<{ block: Record<string, unknown>; index: number }> | undefined;
+  let sawToolBlocks = false;
   const raw = message.content;
   if (typeof raw === "string") content = raw;
   else if (Array.isArray(raw)) {
-    const parts: JsonObject[] = [];
+    let parts: JsonObject[] = [];
     const textType = assistant ? "output_text" : "input_text";
     for (let i = 0; i < raw.length; i++) {
       const part = raw[i];
-      if (isToolBlock(part)) (toolBlocks ??= []).push({ block: part, index: i });
-      else {
+      if (isToolBlock(part)) {
+        // The parts written before this block are a message of their own, placed before it.
+        if (parts.length > 0) history.push(messageItem(role, parts, message.phase));
+        parts = [];
+        sawToolBlocks = true;
+        if (part.type === "tool_use") addToolUseBlock(part, `${path}.content[${i}]`, history, problems);
+        else addToolResultBlock(part, `${path}.content[${i}]`, history, problems);
+      } else {
         const converted = contentPart(part, textType, `${path}.content[${i}]`, problems);
         if (converted !== undefined) parts.push(converted);
       }
     }
     // A message that only carried tool blocks leaves nothing behind.
-    content = parts.length === 0 && toolBlocks !== undefined ? undefined : parts;
+    content = parts.length === 0 && sawToolBlocks ? undefined : parts;
   } else if (raw !== null && raw !== undefined) {
     problems.expected(`${path}.content`, "a string or an array of content parts");
   }
@@ -71,26 +87,14 @@ export const addMessage = (
   if (toolCalls !== undefined && toolCalls !== null && !Array.isArray(toolCalls)) {
     problems.expected(`${path}.tool_calls`, "an array");
   }
-  const hasCalls = (Array.isArray(toolCalls) && toolCalls.length > 0) || toolBlocks !== undefined;
-  if (hasCalls && content === "") content = undefined; // `""` beside tool calls says as little as null
-  else if (content === undefined && !hasCalls && (raw === null || raw === undefined)) content = "";
+  const hasCalls = Array.isArray(toolCalls) && toolCalls.length > 0;
+  if ((hasCalls || sawToolBlocks) && content === "") content = undefined; // `""` beside tool calls says as little as null
+  else if (content === undefined && !hasCalls && !sawToolBlocks && (raw === null || raw === undefined)) content = "";
 
-  if (content !== undefined) {
-    const item: JsonObject = { type: "message", role, content };
-    // gpt-5 marks assistant turns as commentary or final answer; the API uses it when replayed.
-    if (typeof message.phase === "string") item.phase = message.phase;
-    history.push(item);
-  }
-  if (Array.isArray(toolCalls)) {
+  if (content !== undefined) history.push(messageItem(role, content, message.phase));
+  if (hasCalls) {
     for (let i = 0; i < toolCalls.length; i++) {
       addChatToolCall(toolCalls[i], `${path}.tool_calls[${i}]`, history, problems);
-    }
-  }
-  if (toolBlocks !== undefined) {
-    for (const { block, index } of toolBlocks) {
-      const blockPath = `${path}.content[${index}]`;
-      if (block.type === "tool_use") addToolUseBlock(block, blockPath, history, problems);
-      else addToolResultBlock(block, blockPath, history, problems);
     }
   }
 };

@@ -439,6 +439,19 @@ Deno.test("response.failed alone becomes an error frame with the upstream's mess
   assert.equal(encoder.usage?.input_tokens, 10);
 });
 
+Deno.test("a mid-stream key error is reworded so no part of a key can reach the client", () => {
+  const { frames } = encode([
+    { type: "response.output_text.delta", item_id: "m", output_index: 0, content_index: 0, delta: "Hi" },
+    {
+      type: "error",
+      error: { type: "invalid_request_error", code: "invalid_api_key", message: "Incorrect API key: sk-upst****ret1" },
+    },
+  ]);
+  const last = frames.at(-1) as { error: { message: string } };
+  assert.doesNotMatch(last.error.message, /sk-/);
+  assert.match(last.error.message, /openai/);
+});
+
 Deno.test("an upstream that closes without a terminal event ends with an error frame from end()", async () => {
   const { frames, encoder } = await encodeFixture("truncated.sse");
   assert.equal(encoder.failed, true);

@@ -21,7 +21,7 @@ import { GatewayError } from "../errors/GatewayError.ts";
 import { errorFrame } from "../errors/response.ts";
 import type { ChatCompletionChunk, ChatDelta, FinishReason, UrlCitation } from "../protocol/chat.ts";
 import type { JsonObject, ResponsesEvent, ResponsesResponse, ResponsesUsage } from "../protocol/responses.ts";
-import { errorFromStreamEvent } from "../routing/classify.ts";
+import { failureFromStreamEvent } from "../routing/classify.ts";
 import { type EncodeContext, extraFields } from "./context.ts";
 import { unwrapCustomInput } from "./custom_tools.ts";
 import { finishReason } from "./finish_reason.ts";
@@ -493,8 +493,9 @@ export class ChunkEncoder {
   private fail(event: ResponsesEvent): void {
     const usage = (event.response as ResponsesResponse | undefined)?.usage;
     if (usage) this.usage = usage;
-    // The routing stage's mapping, so a failure reads the same whichever stage reports it.
-    this.out += errorFrame(errorFromStreamEvent(event));
+    // The routing stage's mapping (errorFromStreamEvent), so a failure reads the same whichever stage
+    // reports it; a key error is reworded there, since its message can echo part of the key.
+    this.out += errorFrame(failureFromStreamEvent(this.context.attempt().ref.provider, event).error);
     this.finished = true;
     this.failed = true;
   }

@@ -1,10 +1,13 @@
 /**
- * Stage 1, auth: who is calling, may they use these models, and what did it cost.
+ * Stage 1, auth: who is calling, may they use these models, within their
+ * limits and budget, and what did it cost.
  *
  * `authenticate` looks only at headers (401 comes before any body parsing);
- * `admit` checks the decoded models; the `Grant` it returns travels with the
- * request and is settled exactly once when the request ends (served, failed
- * or cut off).
+ * `admit` checks the decoded models (403), then asks the `UsageStore` to check
+ * the key's rate limits (429) and budget (402) and count the request in one
+ * atomic step; the `Grant` it returns travels with the request and is settled
+ * exactly once when the request ends (served, failed or cut off), adding the
+ * real tokens and cost.
  */
 import { Context, Effect, Layer } from "effect";
 import type { GatewayConfig } from "../config/load.ts";
@@ -12,7 +15,15 @@ import { forbidden, type GatewayError, unauthorized } from "../errors/GatewayErr
 import type { Cost } from "../protocol/chat.ts";
 import type { ResponsesUsage } from "../protocol/responses.ts";
 import type { ModelRef } from "../routing/model_ref.ts";
-import { findByDigest, modelAllowed, presentedCredentials, sha256 } from "./keys.ts";
+import { Telemetry } from "../observability/Telemetry.ts";
+import { budgetExceeded, rateLimited, storeUnavailable } from "./errors.ts";
+import { type KeyEntry, KeyRegistry } from "./KeyRegistry.ts";
+import { modelAllowed, presentedCredentials, sha256Hex } from "./keys.ts";
+import { periodBounds, periodName, secondsToNextMinute, windowsAt } from "./periods.ts";
+import { costOf, makePriceTable, tokensOf } from "./pricing.ts";
+import type { AdmitRequest, CurrentUsage } from "./usage_record.ts";
+import { usdToNanos } from "./usage_record.ts";
+import { UsageStore } from "./UsageStore.ts";
 
 /** What the request ended with, for accounting. */
 export interface Settlement {
@@ -42,9 +53,9 @@ export interface Grant {
 }
 
 export interface AuthShape {
-  /** 401 unless the request carries a known, active virtual key (or an accepted provider key). */
+  /** 401 unless the request carries a known, active, unexpired virtual key (or an accepted provider key). */
   readonly authenticate: (headers: Headers) => Effect.Effect<Caller, GatewayError>;
-  /** 403 for a model the key may not use; later issues add 429 and 402 here. */
+  /** 403 for a model the key may not use, 429 over a rate limit, 402 over budget; otherwise counts the request. */
   readonly admit: (caller: Caller, candidates: ReadonlyArray<ModelRef>) => Effect.Effect<Grant, GatewayError>;
   /** The USD cost of a usage at a model, when the model has a price. */
   readonly price: (ref: ModelRef, usage: ResponsesUsage) => Cost | undefined;
@@ -52,63 +63,195 @@ export interface AuthShape {
 
 export class Auth extends Context.Service<Auth, AuthShape>()("gateway/Auth") {}
 
-interface KeyEntry {
-  readonly id: string;
-  readonly digest: Uint8Array;
-  readonly models: ReadonlyArray<string>;
-  readonly active: boolean;
-  readonly expiresAt?: number;
+export interface AuthOptions {
+  /** ms since the epoch; tests pin it to place requests in chosen minutes and periods. */
+  readonly clock?: () => number;
 }
 
 const settleNothing = (_: Settlement) => Effect.void;
 
-/** Virtual keys from the config file, checked in constant time; no limits or budgets. */
-export const make = (config: GatewayConfig): AuthShape => {
-  const entries: ReadonlyArray<KeyEntry> = config.virtualKeys.map((vk) => ({
-    id: vk.id,
-    digest: sha256(vk.value),
-    models: vk.models,
-    active: vk.active,
-    ...(vk.expiresAt !== undefined ? { expiresAt: Date.parse(vk.expiresAt) } : {}),
-  }));
-
-  const modelsOf = new Map(entries.map((entry) => [entry.id, entry.models]));
-
-  const authenticate = (headers: Headers): Effect.Effect<Caller, GatewayError> => {
-    const { virtualKey, bearer } = presentedCredentials(headers);
-    const providerKey = config.allowProviderKeys ? bearer : undefined;
-    if (virtualKey === undefined) {
-      return providerKey !== undefined ? Effect.succeed({ providerKey }) : Effect.fail(unauthorized());
-    }
-    const entry = findByDigest(entries, sha256(virtualKey));
-    if (!entry || !entry.active || (entry.expiresAt !== undefined && entry.expiresAt <= Date.now())) {
-      return Effect.fail(unauthorized("Invalid virtual key."));
-    }
-    return Effect.succeed({ virtualKeyId: entry.id, ...(providerKey !== undefined ? { providerKey } : {}) });
-  };
-
-  const admit = (caller: Caller, candidates: ReadonlyArray<ModelRef>): Effect.Effect<Grant, GatewayError> => {
-    const primary = candidates[0];
-    const providerKey = caller.providerKey !== undefined && primary
-      ? { provider: primary.provider, value: caller.providerKey }
-      : undefined;
-    if (caller.virtualKeyId !== undefined) {
-      const models = modelsOf.get(caller.virtualKeyId) ?? [];
-      const denied = candidates.find((ref) => !modelAllowed(models, ref));
-      if (denied) {
-        return Effect.fail(
-          forbidden(`Virtual key '${caller.virtualKeyId}' is not allowed to use model '${denied.label}'.`),
-        );
-      }
-    }
-    return Effect.succeed({
-      ...(caller.virtualKeyId !== undefined ? { virtualKeyId: caller.virtualKeyId } : {}),
-      ...(providerKey ? { providerKey } : {}),
-      settle: settleNothing,
-    });
-  };
-
-  return { authenticate, admit, price: () => undefined };
+/** Why a key cannot be used now, or `undefined` when it can. */
+const unusable = (entry: KeyEntry, now: number): GatewayError | undefined => {
+  if (!entry.active) return unauthorized(`Virtual key '${entry.id}' is disabled.`);
+  if (entry.expiresAt !== undefined && entry.expiresAt <= now) {
+    return unauthorized(`Virtual key '${entry.id}' expired at ${new Date(entry.expiresAt).toISOString()}.`);
+  }
+  return undefined;
 };
 
-export const layer = (config: GatewayConfig) => Layer.succeed(Auth, make(config));
+/** OpenAI's rate-limit headers, for the limits the key has. */
+const rateLimitHeaders = (entry: KeyEntry, usage: CurrentUsage, now: number): Record<string, string> => {
+  const headers: Record<string, string> = {};
+  const reset = `${secondsToNextMinute(now)}s`;
+  const rpm = entry.rateLimit?.requestsPerMinute;
+  if (rpm !== undefined) {
+    headers["x-ratelimit-limit-requests"] = String(rpm);
+    headers["x-ratelimit-remaining-requests"] = String(Math.max(0, rpm - usage.requests));
+    headers["x-ratelimit-reset-requests"] = reset;
+  }
+  const tpm = entry.rateLimit?.tokensPerMinute;
+  if (tpm !== undefined) {
+    headers["x-ratelimit-limit-tokens"] = String(tpm);
+    headers["x-ratelimit-remaining-tokens"] = String(Math.max(0, tpm - usage.tokens));
+    headers["x-ratelimit-reset-tokens"] = reset;
+  }
+  return headers;
+};
+
+const usd = (amount: number) => `$${Number(amount.toFixed(6))}`;
+
+/** Virtual keys with limits and budgets, counted in the `UsageStore`. */
+export const make = (config: GatewayConfig, options: AuthOptions = {}) =>
+  Effect.gen(function* () {
+    const registry = yield* KeyRegistry;
+    const store = yield* UsageStore;
+    const telemetry = yield* Telemetry;
+    const clock = options.clock ?? Date.now;
+    const priceOf = makePriceTable(config.pricing);
+    const unpriced = new Set<string>();
+
+    const price = (ref: ModelRef, usage: ResponsesUsage): Cost | undefined => {
+      const found = priceOf(ref);
+      if (found) return costOf(found, usage);
+      if (!unpriced.has(ref.label)) {
+        unpriced.add(ref.label);
+        telemetry.log("warn", "no price for model; its requests count as 0 USD", { model: ref.label });
+      }
+      return undefined;
+    };
+
+    /** A refusal of an API key is confirmed against the store: it may have been changed on another instance. */
+    const confirmed = (
+      entry: KeyEntry,
+      refusalOf: (key: KeyEntry) => GatewayError | undefined,
+    ): Effect.Effect<KeyEntry, GatewayError> =>
+      (entry.source === "api" ? registry.reload(entry.id) : Effect.succeed(entry)).pipe(
+        Effect.flatMap((fresh) => {
+          if (!fresh) return Effect.fail(unauthorized("Invalid virtual key."));
+          const refusal = refusalOf(fresh);
+          return refusal ? Effect.fail(refusal) : Effect.succeed(fresh);
+        }),
+      );
+
+    const authenticate = (headers: Headers): Effect.Effect<Caller, GatewayError> => {
+      const { virtualKey, bearer } = presentedCredentials(headers);
+      const providerKey = config.allowProviderKeys ? bearer : undefined;
+      if (virtualKey === undefined) {
+        return providerKey !== undefined ? Effect.succeed({ providerKey }) : Effect.fail(unauthorized());
+      }
+      const caller = (entry: KeyEntry): Caller => ({
+        virtualKeyId: entry.id,
+        ...(providerKey !== undefined ? { providerKey } : {}),
+      });
+      return registry.find(sha256Hex(virtualKey)).pipe(Effect.flatMap((entry) => {
+        if (!entry) return Effect.fail(unauthorized("Invalid virtual key."));
+        if (!unusable(entry, clock())) return Effect.succeed(caller(entry));
+        return confirmed(entry, (fresh) => unusable(fresh, clock())).pipe(Effect.map(caller));
+      }));
+    };
+
+    const deniedModel = (entry: KeyEntry, candidates: ReadonlyArray<ModelRef>): GatewayError | undefined => {
+      const denied = candidates.find((ref) => !modelAllowed(entry.models, ref));
+      return denied && forbidden(`Virtual key '${entry.id}' is not allowed to use model '${denied.label}'.`);
+    };
+
+    const refusal = (entry: KeyEntry, outcome: "requests" | "tokens" | "budget", usage: CurrentUsage, now: number) => {
+      if (outcome === "budget") {
+        const budget = entry.budget!;
+        const bounds = periodBounds(budget.period, now);
+        const resets = bounds ? ` It resets at ${new Date(bounds.end).toISOString()}.` : "";
+        return budgetExceeded(
+          `Virtual key '${entry.id}' has spent its ${periodName(budget.period)} budget of ${
+            usd(budget.maxUsd)
+          }.${resets}`,
+        );
+      }
+      const retryAfter = secondsToNextMinute(now);
+      const what = outcome === "requests"
+        ? `${entry.rateLimit?.requestsPerMinute} requests`
+        : `${entry.rateLimit?.tokensPerMinute} tokens`;
+      return rateLimited(`Virtual key '${entry.id}' has used its ${what} for this minute; retry in ${retryAfter}s.`, {
+        "retry-after": String(retryAfter),
+        ...rateLimitHeaders(entry, usage, now),
+      });
+    };
+
+    const grantFor = (entry: KeyEntry, headers: Record<string, string>, providerKey: Grant["providerKey"]): Grant => {
+      let settled = false;
+      return {
+        virtualKeyId: entry.id,
+        ...(providerKey ? { providerKey } : {}),
+        headers,
+        settle: (settlement) => {
+          if (settled) return Effect.void;
+          settled = true;
+          const tokens = tokensOf(settlement.usage);
+          const nanos = usdToNanos(settlement.cost?.total_cost ?? 0);
+          if (tokens === 0 && nanos === 0) return Effect.void;
+          return store.settle({ keyId: entry.id, windows: windowsAt(clock()), tokens, nanos }).pipe(
+            Effect.catch((error) =>
+              Effect.sync(() =>
+                telemetry.log("warn", "usage could not be recorded", {
+                  virtual_key_id: entry.id,
+                  tokens,
+                  error: error.message,
+                })
+              )
+            ),
+          );
+        },
+      };
+    };
+
+    const admitKey = (
+      entry: KeyEntry,
+      candidates: ReadonlyArray<ModelRef>,
+      providerKey: Grant["providerKey"],
+      attempt: number,
+    ): Effect.Effect<Grant, GatewayError> =>
+      Effect.gen(function* () {
+        const now = clock();
+        const refused = unusable(entry, now) ?? deniedModel(entry, candidates);
+        if (refused) entry = yield* confirmed(entry, (key) => unusable(key, now) ?? deniedModel(key, candidates));
+        const request: AdmitRequest = {
+          keyId: entry.id,
+          ...(entry.revision !== undefined ? { revision: entry.revision } : {}),
+          windows: windowsAt(now),
+          ...(entry.rateLimit?.requestsPerMinute !== undefined
+            ? { requestsPerMinute: entry.rateLimit.requestsPerMinute }
+            : {}),
+          ...(entry.rateLimit?.tokensPerMinute !== undefined ? { tokensPerMinute: entry.rateLimit.tokensPerMinute } : {}),
+          ...(entry.budget ? { budget: { period: entry.budget.period, maxNanos: usdToNanos(entry.budget.maxUsd) } } : {}),
+        };
+        const admission = yield* store.admit(request).pipe(Effect.mapError(() => storeUnavailable()));
+        if (admission.outcome === "stale") {
+          // Changed or deleted through another instance since this one cached it.
+          const fresh = yield* registry.reload(entry.id);
+          if (!fresh) return yield* Effect.fail(unauthorized("Invalid virtual key."));
+          if (attempt >= 3) return yield* Effect.fail(storeUnavailable());
+          return yield* admitKey(fresh, candidates, providerKey, attempt + 1);
+        }
+        if (admission.outcome !== "admitted") {
+          return yield* Effect.fail(refusal(entry, admission.outcome, admission.usage, now));
+        }
+        return grantFor(entry, rateLimitHeaders(entry, admission.usage, now), providerKey);
+      });
+
+    const admit = (caller: Caller, candidates: ReadonlyArray<ModelRef>): Effect.Effect<Grant, GatewayError> => {
+      const primary = candidates[0];
+      const providerKey = caller.providerKey !== undefined && primary
+        ? { provider: primary.provider, value: caller.providerKey }
+        : undefined;
+      if (caller.virtualKeyId === undefined) {
+        return Effect.succeed({ ...(providerKey ? { providerKey } : {}), settle: settleNothing });
+      }
+      const entry = registry.cached(caller.virtualKeyId);
+      if (!entry) return Effect.fail(unauthorized("Invalid virtual key."));
+      return admitKey(entry, candidates, providerKey, 0);
+    };
+
+    return { authenticate, admit, price } satisfies AuthShape;
+  });
+
+/** Needs `KeyRegistry`, `UsageStore` and `Telemetry`; `app.ts` composes them. */
+export const layer = (config: GatewayConfig, options: AuthOptions = {}) => Layer.effect(Auth, make(config, options));

@@ -61,3 +61,9 @@ export const presentedCredentials = (headers: Headers): { readonly virtualKey?: 
     ...(bearer !== undefined && !bearer.startsWith("sk-bf-") ? { bearer } : {}),
   };
 };
+
+/** A new virtual key value: `sk-bf-` and 32 characters from 24 random bytes (192 bits). */
+export const newKeyValue = (): string => {
+  const bytes = crypto.getRandomValues(new Uint8Array(24));
+  return `sk-bf-${btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_")}`;
+};

@@ -59,7 +59,7 @@ export interface PriceConfig {
 
 export type StoreConfig =
   | { readonly kind: "kv"; readonly path: string }
-  | { readonly kind: "redis"; readonly url: string }
+  | { readonly kind: "redis"; readonly url: string; readonly prefix?: string }
   | { readonly kind: "memory" };
 
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
@@ -284,8 +284,10 @@ export const resolveConfig = (raw: unknown, env: (name: string) => string | unde
 
   let store: StoreConfig | undefined;
   if (file.store?.kind === "kv") store = { kind: "kv", path: file.store.path ?? defaults.kvPath };
-  else if (file.store?.kind === "redis") store = { kind: "redis", url: secret(file.store.url, "store.url") };
-  else if (file.store?.kind === "memory") store = { kind: "memory" };
+  else if (file.store?.kind === "redis") {
+    const { prefix } = file.store;
+    store = { kind: "redis", url: secret(file.store.url, "store.url"), ...(prefix !== undefined ? { prefix } : {}) };
+  } else if (file.store?.kind === "memory") store = { kind: "memory" };
 
   const adminKey = file.admin_key !== undefined ? secret(file.admin_key, "admin_key") : undefined;
   const metricsKey = file.metrics_key !== undefined ? secret(file.metrics_key, "metrics_key") : undefined;

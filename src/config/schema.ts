@@ -75,7 +75,12 @@ export const Price = Schema.Struct({
 
 export const Store = Schema.Union([
   Schema.Struct({ kind: Schema.Literal("kv"), path: Schema.optionalKey(Schema.String) }),
-  Schema.Struct({ kind: Schema.Literal("redis"), url: Secret }),
+  Schema.Struct({
+    kind: Schema.Literal("redis"),
+    url: Secret,
+    /** Prefix of every Redis key the gateway writes, so several gateways can share one Redis. */
+    prefix: Schema.optionalKey(Schema.String),
+  }),
   Schema.Struct({ kind: Schema.Literal("memory") }),
 ]);
 

@@ -1,0 +1,67 @@
+/**
+ * Where virtual keys' usage and the keys made through the admin API live.
+ *
+ * One service, three layers: Deno KV (the embedded default, a local file, or
+ * the platform's replicated KV on Deno Deploy), Redis (several instances on
+ * several machines), and memory (tests, setups without persistence). Every
+ * store admits with one atomic check-and-increment and settles with one
+ * atomic update, so limits hold under concurrency and no increment is lost.
+ */
+import { Context, Data, type Effect, Layer } from "effect";
+import { defaults, type StoreConfig } from "../config/load.ts";
+import type { BudgetPeriod, Windows } from "./periods.ts";
+import { makeKvStore } from "./stores/kv.ts";
+import { makeMemoryStore } from "./stores/memory.ts";
+import { makeRedisStore } from "./stores/redis.ts";
+import type { AdmitRequest, Admission, CurrentUsage, SettleRequest } from "./usage_record.ts";
+
+/** A key made through the admin API, as stored: the value itself is never kept, only its SHA-256. */
+export interface StoredKey {
+  readonly id: string;
+  /** Hex SHA-256 of the key's value. */
+  readonly digest: string;
+  readonly models: ReadonlyArray<string>;
+  readonly active: boolean;
+  readonly expires_at?: string;
+  readonly rate_limit?: { readonly requests_per_minute?: number; readonly tokens_per_minute?: number };
+  readonly budget?: { readonly max_usd: number; readonly period: BudgetPeriod };
+  readonly created_at: string;
+  /** Random per write; admission compares it so a change on one instance is seen by all. */
+  readonly revision: string;
+}
+
+/** The store could not be reached or answered nonsense. Messages carry no URL and no secret. */
+export class StoreError extends Data.TaggedError("StoreError")<{ readonly message: string }> {}
+
+export interface UsageStoreShape {
+  readonly kind: "memory" | "kv" | "redis";
+  /** Atomically checks the limits and, when they allow it, counts the request. */
+  readonly admit: (request: AdmitRequest) => Effect.Effect<Admission, StoreError>;
+  /** Atomically adds a finished request's tokens and cost. */
+  readonly settle: (request: SettleRequest) => Effect.Effect<void, StoreError>;
+  readonly usage: (keyId: string, windows: Windows) => Effect.Effect<CurrentUsage, StoreError>;
+  readonly listKeys: () => Effect.Effect<ReadonlyArray<StoredKey>, StoreError>;
+  readonly getKey: (id: string) => Effect.Effect<StoredKey | undefined, StoreError>;
+  readonly findKey: (digest: string) => Effect.Effect<StoredKey | undefined, StoreError>;
+  /** False when a key with this id already exists. */
+  readonly createKey: (key: StoredKey) => Effect.Effect<boolean, StoreError>;
+  /** False when no key with this id exists. */
+  readonly replaceKey: (key: StoredKey) => Effect.Effect<boolean, StoreError>;
+  /** Deletes the key and its usage; false when it did not exist. */
+  readonly deleteKey: (id: string) => Effect.Effect<boolean, StoreError>;
+}
+
+export class UsageStore extends Context.Service<UsageStore, UsageStoreShape>()("gateway/UsageStore") {}
+
+/** The store a config names; without one, the embedded Deno KV file at `./data/gateway.kv`. */
+export const layer = (store: StoreConfig | undefined): Layer.Layer<UsageStore, StoreError> => {
+  const chosen = store ?? { kind: "kv", path: defaults.kvPath };
+  switch (chosen.kind) {
+    case "memory":
+      return Layer.sync(UsageStore, makeMemoryStore);
+    case "kv":
+      return Layer.effect(UsageStore, makeKvStore(chosen.path));
+    case "redis":
+      return Layer.effect(UsageStore, makeRedisStore(chosen.url, chosen.prefix));
+  }
+};

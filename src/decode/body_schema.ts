@@ -8,7 +8,7 @@
  * `null` counts as absent, as it does for the OpenAI APIs.
  */
 import { Schema, SchemaIssue } from "effect";
-import { isObject, type ProblemCode, Problems } from "./problems.ts";
+import { isObject, type ProblemCode, type Problems } from "./problems.ts";
 
 /**
  * An array, checked without walking its items (they are converted later, in
@@ -111,7 +111,7 @@ export type RequestBody = typeof RequestBody.Type;
 const decodeBody = Schema.decodeUnknownExit(RequestBody);
 const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1();
 
-const pathText = (path: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }>): string =>
+const issuePath = (path: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }>): string =>
   path
     .map((segment) => typeof segment === "object" ? segment.key : segment)
     .map((key) => typeof key === "number" ? `[${key}]` : `.${String(key)}`)
@@ -136,7 +136,7 @@ export const readBody = (raw: Record<string, unknown>, problems: Problems): Requ
   for (const reason of decoded.cause.reasons) {
     if (reason._tag !== "Fail") continue;
     for (const issue of formatIssues((reason.error as Schema.SchemaError).issue).issues) {
-      problems.add(pathText(issue.path ?? []) || "(body)", issue.message, codeOf(issue.message));
+      problems.add(issuePath(issue.path ?? []) || "(body)", issue.message, codeOf(issue.message));
     }
   }
   if (problems.empty) problems.add("(body)", "could not be decoded");

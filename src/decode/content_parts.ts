@@ -10,15 +10,15 @@
  * rejected upstream. Text itself is never copied, only referenced.
  */
 import type { JsonObject } from "../protocol/responses.ts";
-import { isObject, type Problems } from "./problems.ts";
+import { at, isObject, type Path, type Problems } from "./problems.ts";
 
 export type TextType = "input_text" | "output_text";
 
-const imageFromChat = (part: Record<string, unknown>, path: string, problems: Problems): JsonObject | undefined => {
+const imageFromChat = (part: Record<string, unknown>, path: Path, problems: Problems): JsonObject | undefined => {
   const image = part.image_url;
   const url = typeof image === "string" ? image : isObject(image) ? image.url : undefined;
   if (typeof url !== "string") {
-    problems.expected(`${path}.image_url.url`, "a string");
+    problems.expected(at(path, "image_url.url"), "a string");
     return undefined;
   }
   const detail = isObject(image) && typeof image.detail === "string" ? image.detail : "auto";
@@ -28,7 +28,7 @@ const imageFromChat = (part: Record<string, unknown>, path: string, problems: Pr
 /** Anthropic `{type:"image", source:{type:"base64", media_type, data} | {type:"url", url}}`. */
 const imageFromAnthropic = (
   part: Record<string, unknown>,
-  path: string,
+  path: Path,
   problems: Problems,
 ): JsonObject | undefined => {
   const source = part.source;
@@ -38,14 +38,14 @@ const imageFromAnthropic = (
   if (isObject(source) && typeof source.data === "string" && typeof source.media_type === "string") {
     return { type: "input_image", image_url: `data:${source.media_type};base64,${source.data}`, detail: "auto" };
   }
-  problems.expected(`${path}.source`, "a base64 or url image source");
+  problems.expected(at(path, "source"), "a base64 or url image source");
   return undefined;
 };
 
-const fileFromChat = (part: Record<string, unknown>, path: string, problems: Problems): JsonObject | undefined => {
+const fileFromChat = (part: Record<string, unknown>, path: Path, problems: Problems): JsonObject | undefined => {
   const file = part.file;
   if (!isObject(file)) {
-    problems.expected(`${path}.file`, "an object");
+    problems.expected(at(path, "file"), "an object");
     return undefined;
   }
   const out: JsonObject = { type: "input_file" };
@@ -63,7 +63,7 @@ const fileFromChat = (part: Record<string, unknown>, path: string, problems: Pro
 export const contentPart = (
   part: unknown,
   textType: TextType,
-  path: string,
+  path: Path,
   problems: Problems,
 ): JsonObject | undefined => {
   // Some clients send bare strings in a parts array.
@@ -78,7 +78,7 @@ export const contentPart = (
     case "text": {
       const text = part.text;
       if (typeof text !== "string") {
-        problems.expected(`${path}.text`, "a string");
+        problems.expected(at(path, "text"), "a string");
         return undefined;
       }
       return { type: textType, text };
@@ -86,7 +86,7 @@ export const contentPart = (
     case "refusal": {
       const refusal = part.refusal;
       if (typeof refusal !== "string") {
-        problems.expected(`${path}.refusal`, "a string");
+        problems.expected(at(path, "refusal"), "a string");
         return undefined;
       }
       // Only an assistant turn can hold a refusal; elsewhere it is just text.
@@ -104,7 +104,7 @@ export const contentPart = (
       return undefined;
     default:
       if (typeof part.type !== "string") {
-        problems.expected(`${path}.type`, "a string");
+        problems.expected(at(path, "type"), "a string");
         return undefined;
       }
       // input_image, input_file, and part types newer than this gateway: the upstream judges them.
@@ -117,13 +117,13 @@ export const contentPart = (
  * content, an Anthropic `tool_result`'s content) as a Responses output: a
  * string, or `input_*` parts.
  */
-export const toolOutputValue = (value: unknown, path: string, problems: Problems): string | JsonObject[] => {
+export const toolOutputValue = (value: unknown, path: Path, problems: Problems): string | JsonObject[] => {
   if (typeof value === "string") return value;
   if (value === undefined || value === null) return "";
   if (Array.isArray(value)) {
     const parts: JsonObject[] = [];
     for (let i = 0; i < value.length; i++) {
-      const part = contentPart(value[i], "input_text", `${path}[${i}]`, problems);
+      const part = contentPart(value[i], "input_text", at(path, i), problems);
       if (part !== undefined) parts.push(part);
     }
     return parts;

@@ -13,18 +13,18 @@ import type { JsonObject } from "../protocol/responses.ts";
 import { toolOutputValue } from "./content_parts.ts";
 import type { CallKind, History } from "./history.ts";
 import { addMessage } from "./messages.ts";
-import { isObject, type Problems } from "./problems.ts";
+import { at, isObject, type Path, type Problems } from "./problems.ts";
 import { addToolResultBlock, addToolUseBlock, argumentsText } from "./tool_calls.ts";
 
-const requireString = (item: Record<string, unknown>, key: string, path: string, problems: Problems) => {
+const requireString = (item: Record<string, unknown>, key: string, path: Path, problems: Problems) => {
   const value = item[key];
   if (typeof value === "string") return value;
-  problems.expected(`${path}.${key}`, "a string");
+  problems.expected(at(path, key), "a string");
   return undefined;
 };
 
 /** `function_call` and `custom_tool_call` items. */
-const addCall = (item: Record<string, unknown>, kind: CallKind, path: string, history: History, problems: Problems) => {
+const addCall = (item: Record<string, unknown>, kind: CallKind, path: Path, history: History, problems: Problems) => {
   const callId = requireString(item, "call_id", path, problems);
   const name = requireString(item, "name", path, problems);
   if (callId === undefined || name === undefined) return;
@@ -42,12 +42,12 @@ const addCall = (item: Record<string, unknown>, kind: CallKind, path: string, hi
 const addOutput = (
   item: Record<string, unknown>,
   kind: CallKind,
-  path: string,
+  path: Path,
   history: History,
   problems: Problems,
 ) => {
   const callId = requireString(item, "call_id", path, problems);
-  const output = toolOutputValue(item.output, `${path}.output`, problems);
+  const output = toolOutputValue(item.output, at(path, "output"), problems);
   if (callId !== undefined) history.toolOutput(callId, output, kind);
 };
 
@@ -60,7 +60,7 @@ export const addTurns = (
 ): void => {
   for (let i = 0; i < list.length; i++) {
     const item = list[i];
-    const path = `${name}[${i}]`;
+    const path = at(name, i);
     if (!isObject(item)) {
       problems.expected(path, "an object");
       continue;
@@ -98,7 +98,7 @@ export const addTurns = (
         break;
       default:
         if (typeof type === "string") history.push(item as JsonObject);
-        else problems.expected(`${path}.type`, "a string");
+        else problems.expected(at(path, "type"), "a string");
     }
   }
 };

@@ -17,7 +17,7 @@
 import type { JsonObject } from "../protocol/responses.ts";
 import { contentPart, toolOutputValue } from "./content_parts.ts";
 import type { History } from "./history.ts";
-import { isObject, type Problems } from "./problems.ts";
+import { at, isObject, type Path, type Problems } from "./problems.ts";
 import { addChatToolCall, addToolResultBlock, addToolUseBlock } from "./tool_calls.ts";
 
 const ROLES = new Set(["user", "assistant", "system", "developer"]);
@@ -35,14 +35,14 @@ const messageItem = (role: string, content: string | JsonObject[], phase: unknow
 /** Adds the message at `path` (`input[3]`, `messages[0]`) to the history. */
 export const addMessage = (
   message: Record<string, unknown>,
-  path: string,
+  path: Path,
   history: History,
   problems: Problems,
 ): void => {
   const role = message.role;
   if (role === "tool") return addChatToolResult(message, path, history, problems);
   if (typeof role !== "string" || !ROLES.has(role)) {
-    return problems.add(`${path}.role`, "expected one of user, assistant, system, developer, tool", "invalid_value");
+    return problems.add(at(path, "role"), "expected one of user, assistant, system, developer, tool", "invalid_value");
   }
   const assistant = role === "assistant";
 
@@ -52,6 +52,7 @@ export const addMessage = (
   if (typeof raw === "string") content = raw;
   else if (Array.isArray(raw)) {
     let parts: JsonObject[] = [];
+    const contentPath = at(path, "content");
     const textType = assistant ? "output_text" : "input_text";
     for (let i = 0; i < raw.length; i++) {
       const part = raw[i];
@@ -60,17 +61,17 @@ export const addMessage = (
         if (parts.length > 0) history.push(messageItem(role, parts, message.phase));
         parts = [];
         sawToolBlocks = true;
-        if (part.type === "tool_use") addToolUseBlock(part, `${path}.content[${i}]`, history, problems);
-        else addToolResultBlock(part, `${path}.content[${i}]`, history, problems);
+        if (part.type === "tool_use") addToolUseBlock(part, at(contentPath, i), history, problems);
+        else addToolResultBlock(part, at(contentPath, i), history, problems);
       } else {
-        const converted = contentPart(part, textType, `${path}.content[${i}]`, problems);
+        const converted = contentPart(part, textType, at(contentPath, i), problems);
         if (converted !== undefined) parts.push(converted);
       }
     }
     // A message that only carried tool blocks leaves nothing behind.
     content = parts.length === 0 && sawToolBlocks ? undefined : parts;
   } else if (raw !== null && raw !== undefined) {
-    problems.expected(`${path}.content`, "a string or an array of content parts");
+    problems.expected(at(path, "content"), "a string or an array of content parts");
   }
 
   // Chat assistants carry a refusal and their tool calls beside the content.
@@ -85,7 +86,7 @@ export const addMessage = (
   }
   const toolCalls = assistant ? message.tool_calls : undefined;
   if (toolCalls !== undefined && toolCalls !== null && !Array.isArray(toolCalls)) {
-    problems.expected(`${path}.tool_calls`, "an array");
+    problems.expected(at(path, "tool_calls"), "an array");
   }
   const hasCalls = Array.isArray(toolCalls) && toolCalls.length > 0;
   if ((hasCalls || sawToolBlocks) && content === "") content = undefined; // `""` beside tool calls says as little as null
@@ -93,16 +94,17 @@ export const addMessage = (
 
   if (content !== undefined) history.push(messageItem(role, content, message.phase));
   if (hasCalls) {
+    const callsPath = at(path, "tool_calls");
     for (let i = 0; i < toolCalls.length; i++) {
-      addChatToolCall(toolCalls[i], `${path}.tool_calls[${i}]`, history, problems);
+      addChatToolCall(toolCalls[i], at(callsPath, i), history, problems);
     }
   }
 };
 
 /** A chat `{role:"tool", tool_call_id, content}` message: the output of an earlier call. */
-const addChatToolResult = (message: Record<string, unknown>, path: string, history: History, problems: Problems) => {
+const addChatToolResult = (message: Record<string, unknown>, path: Path, history: History, problems: Problems) => {
   const id = message.tool_call_id;
-  const output = toolOutputValue(message.content, `${path}.content`, problems);
-  if (typeof id !== "string" || id === "") return problems.expected(`${path}.tool_call_id`, "a non-empty string");
+  const output = toolOutputValue(message.content, at(path, "content"), problems);
+  if (typeof id !== "string" || id === "") return problems.expected(at(path, "tool_call_id"), "a non-empty string");
   history.toolOutput(id, output, "function");
 };

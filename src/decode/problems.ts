@@ -8,6 +8,24 @@ import { badRequest, type GatewayError } from "../errors/GatewayError.ts";
 /** OpenAI's own codes for a bad parameter, so clients that branch on `code` see familiar values. */
 export type ProblemCode = "missing_required_parameter" | "invalid_type" | "invalid_value";
 
+/**
+ * Where a value sits in the body: a chain of small objects, spelled out
+ * (`input[317].content[2].text`) only when a problem is reported. Formatting
+ * the path of every item and part up front cost a quarter of the decode time
+ * of a 300-item Cursor body.
+ */
+export type Path = string | { readonly parent: Path; readonly key: string | number };
+
+/** `parent` then `[key]` for an index, `.key` for a name (a name may be dotted: `"function.name"`). */
+export const at = (parent: Path, key: string | number): Path => ({ parent, key });
+
+export const pathText = (path: Path): string =>
+  typeof path === "string"
+    ? path
+    : typeof path.key === "number"
+    ? `${pathText(path.parent)}[${path.key}]`
+    : `${pathText(path.parent)}.${path.key}`;
+
 export interface Problem {
   /** Where in the body, as `tools[1].function.name`. */
   readonly path: string;
@@ -21,13 +39,13 @@ const MAX_LISTED = 20;
 export class Problems {
   readonly list: Problem[] = [];
 
-  add(path: string, message: string, code: ProblemCode = "invalid_value"): void {
-    this.list.push({ path, message, code });
+  add(path: Path, message: string, code: ProblemCode = "invalid_value"): void {
+    this.list.push({ path: pathText(path), message, code });
   }
 
   /** `path: expected <what>`, the common case. */
-  expected(path: string, what: string): void {
-    this.list.push({ path, message: `expected ${what}`, code: "invalid_type" });
+  expected(path: Path, what: string): void {
+    this.add(path, `expected ${what}`, "invalid_type");
   }
 
   get empty(): boolean {

@@ -7,32 +7,32 @@
  */
 import type { History } from "./history.ts";
 import { toolOutputValue } from "./content_parts.ts";
-import { isObject, type Problems } from "./problems.ts";
+import { at, isObject, type Path, type Problems } from "./problems.ts";
 
 /** Arguments as the JSON text the API wants; some clients send the object itself. */
 export const argumentsText = (value: unknown): string =>
   typeof value === "string" ? value : value === undefined || value === null ? "{}" : JSON.stringify(value);
 
-const callId = (value: unknown, path: string, problems: Problems): string | undefined => {
+const callId = (value: unknown, path: Path, problems: Problems): string | undefined => {
   if (typeof value === "string" && value !== "") return value;
   problems.expected(path, "a non-empty string");
   return undefined;
 };
 
 /** One entry of a chat assistant message's `tool_calls`: `{id, type:"function", function:{name, arguments}}`. */
-export const addChatToolCall = (call: unknown, path: string, history: History, problems: Problems): void => {
+export const addChatToolCall = (call: unknown, path: Path, history: History, problems: Problems): void => {
   if (!isObject(call)) return problems.expected(path, "an object");
-  const id = callId(call.id, `${path}.id`, problems);
+  const id = callId(call.id, at(path, "id"), problems);
   // Chat's own spelling of a custom tool call: `{type:"custom", custom:{name, input}}`.
   if (call.type === "custom" && isObject(call.custom)) {
     const { name, input } = call.custom;
-    if (typeof name !== "string") return problems.expected(`${path}.custom.name`, "a string");
+    if (typeof name !== "string") return problems.expected(at(path, "custom.name"), "a string");
     if (id !== undefined) history.customCall(id, name, typeof input === "string" ? input : argumentsText(input));
     return;
   }
   const fn = call.function;
-  if (!isObject(fn)) return problems.expected(`${path}.function`, "an object");
-  if (typeof fn.name !== "string") return problems.expected(`${path}.function.name`, "a string");
+  if (!isObject(fn)) return problems.expected(at(path, "function"), "an object");
+  if (typeof fn.name !== "string") return problems.expected(at(path, "function.name"), "a string");
   if (id !== undefined) history.functionCall(id, fn.name, argumentsText(fn.arguments));
 };
 
@@ -40,22 +40,22 @@ export const addChatToolCall = (call: unknown, path: string, history: History, p
  * Anthropic `{type:"tool_use", id, name, input}`; Bifrost also accepts the
  * OpenAI-ish `{type:"tool_use", tool_call_id, function:{name, arguments}}`.
  */
-export const addToolUseBlock = (block: Record<string, unknown>, path: string, history: History, problems: Problems) => {
+export const addToolUseBlock = (block: Record<string, unknown>, path: Path, history: History, problems: Problems) => {
   const fn = isObject(block.function) ? block.function : undefined;
-  const id = callId(block.id ?? block.tool_call_id, `${path}.id`, problems);
+  const id = callId(block.id ?? block.tool_call_id, at(path, "id"), problems);
   const name = block.name ?? fn?.name;
-  if (typeof name !== "string") return problems.expected(`${path}.name`, "a string");
+  if (typeof name !== "string") return problems.expected(at(path, "name"), "a string");
   if (id !== undefined) history.functionCall(id, name, argumentsText(block.input ?? fn?.arguments));
 };
 
 /** Anthropic `{type:"tool_result", tool_use_id, content: string | parts}` (or `tool_call_id`). */
 export const addToolResultBlock = (
   block: Record<string, unknown>,
-  path: string,
+  path: Path,
   history: History,
   problems: Problems,
 ) => {
-  const id = callId(block.tool_use_id ?? block.tool_call_id, `${path}.tool_use_id`, problems);
-  const output = toolOutputValue(block.content, `${path}.content`, problems);
+  const id = callId(block.tool_use_id ?? block.tool_call_id, at(path, "tool_use_id"), problems);
+  const output = toolOutputValue(block.content, at(path, "content"), problems);
   if (id !== undefined) history.toolOutput(id, output, "function");
 };

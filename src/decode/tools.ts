@@ -14,7 +14,7 @@
  *   Cursor versions sent, have no meaning upstream and are dropped.
  */
 import type { JsonObject } from "../protocol/responses.ts";
-import { isObject, type Problems } from "./problems.ts";
+import { at, isObject, type Path, type Problems } from "./problems.ts";
 
 export interface DecodedTools {
   readonly tools: JsonObject[];
@@ -48,7 +48,7 @@ const customFormat = (format: unknown): unknown =>
     ? { type: "grammar", syntax: format.grammar.syntax, definition: format.grammar.definition }
     : format;
 
-const toolName = (value: unknown, path: string, problems: Problems): string | undefined => {
+const toolName = (value: unknown, path: Path, problems: Problems): string | undefined => {
   if (typeof value === "string" && value !== "") return value;
   problems.expected(path, "a non-empty string");
   return undefined;
@@ -59,7 +59,7 @@ export const decodeTools = (tools: ReadonlyArray<unknown>, problems: Problems): 
   let customTools: Set<string> | undefined;
   for (let i = 0; i < tools.length; i++) {
     const tool = tools[i];
-    const path = `tools[${i}]`;
+    const path = at("tools", i);
     if (!isObject(tool)) {
       problems.expected(path, "an object");
       continue;
@@ -67,10 +67,10 @@ export const decodeTools = (tools: ReadonlyArray<unknown>, problems: Problems): 
     const type = tool.type;
     if ((type === "function" || type === undefined || type === null) && isObject(tool.function)) {
       const fn = tool.function;
-      const name = toolName(fn.name, `${path}.function.name`, problems);
+      const name = toolName(fn.name, at(path, "function.name"), problems);
       if (name !== undefined) out.push(functionTool(name, fn.description, fn.parameters, fn.strict));
     } else if (type === "function") {
-      const name = toolName(tool.name, `${path}.name`, problems);
+      const name = toolName(tool.name, at(path, "name"), problems);
       if (name === undefined) continue;
       out.push(
         tool.parameters === undefined && tool.input_schema !== undefined
@@ -79,13 +79,13 @@ export const decodeTools = (tools: ReadonlyArray<unknown>, problems: Problems): 
       );
     } else if (type === undefined || type === null || (type === "custom" && tool.input_schema !== undefined)) {
       // Anthropic's client tools are type-less or `type:"custom"` with an `input_schema`: plain functions.
-      const name = toolName(tool.name, `${path}.name`, problems);
+      const name = toolName(tool.name, at(path, "name"), problems);
       if (name !== undefined) {
         out.push(functionTool(name, tool.description, tool.input_schema ?? tool.parameters, tool.strict));
       }
     } else if (type === "custom") {
       const nested = isObject(tool.custom) ? tool.custom : undefined;
-      const name = toolName(nested ? nested.name : tool.name, `${path}${nested ? ".custom" : ""}.name`, problems);
+      const name = toolName(nested ? nested.name : tool.name, at(path, nested ? "custom.name" : "name"), problems);
       if (name === undefined) continue;
       (customTools ??= new Set()).add(name);
       if (nested === undefined) out.push(tool);
@@ -96,7 +96,7 @@ export const decodeTools = (tools: ReadonlyArray<unknown>, problems: Problems): 
         out.push(flat);
       }
     } else if (typeof type !== "string") {
-      problems.expected(`${path}.type`, "a string");
+      problems.expected(at(path, "type"), "a string");
     } else if (!ANTHROPIC_BUILTIN.test(type)) {
       out.push(tool);
     }
@@ -107,14 +107,14 @@ export const decodeTools = (tools: ReadonlyArray<unknown>, problems: Problems): 
 /** A chat or Responses reference to one tool (`{type:"function", function:{name}}` or `{type, name}`). */
 const namedChoice = (
   choice: Record<string, unknown>,
-  path: string,
+  path: Path,
   customTools: ReadonlySet<string>,
   problems: Problems,
 ): JsonObject | undefined => {
   const nested = isObject(choice.function) ? choice.function : isObject(choice.custom) ? choice.custom : undefined;
   const name = nested ? nested.name : choice.name;
   if (typeof name !== "string") {
-    problems.expected(`${path}${nested ? (choice.function ? ".function" : ".custom") : ""}.name`, "a string");
+    problems.expected(at(path, nested ? (choice.function ? "function.name" : "custom.name") : "name"), "a string");
     return undefined;
   }
   return { type: customTools.has(name) || choice.type === "custom" ? "custom" : "function", name };
@@ -150,7 +150,7 @@ export const decodeToolChoice = (
       for (let i = 0; i < tools.length; i++) {
         const tool = tools[i];
         if (isObject(tool) && (tool.type === "function" || tool.type === "custom")) {
-          const ref = namedChoice(tool, `tool_choice.tools[${i}]`, customTools, problems);
+          const ref = namedChoice(tool, at("tool_choice.tools", i), customTools, problems);
           if (ref !== undefined) refs.push(ref);
         } else refs.push(tool);
       }

@@ -1,0 +1,361 @@
+/** Turning the bench's samples into figures, a table, target verdicts and `BENCHMARKS.md`. */
+import type { HoldResult, Samples, TargetName } from "./load.ts";
+import { argumentDeltas } from "./mock_upstream.ts";
+import type { Machine } from "./procfs.ts";
+
+export interface BenchSettings {
+  readonly quick: boolean;
+  readonly deltas: number;
+  readonly shortDeltas: number;
+  readonly rounds: number;
+  readonly block: number;
+  readonly warmup: number;
+  readonly concurrency: number;
+  readonly durationS: number;
+  readonly slices: number;
+  readonly streams: number;
+}
+
+export interface BenchResults {
+  readonly settings: BenchSettings;
+  readonly machine: Machine;
+  readonly date: string;
+  readonly command: string;
+  readonly commit: string;
+  readonly clockTicks: number;
+  readonly bodyBytes: number;
+  readonly eventsPerStream: number;
+  readonly eventsPerShortStream: number;
+  /** SSE frames the client received per stream, from the validation request. */
+  readonly framesPerStream: Readonly<Record<TargetName, number>>;
+  readonly latency: { readonly json: Record<TargetName, Samples>; readonly sse: Record<TargetName, Samples> };
+  readonly throughput: {
+    readonly json: Record<TargetName, Samples>;
+    readonly sse: Record<TargetName, Samples>;
+    readonly short: Record<TargetName, Samples>;
+  };
+  readonly hold: { readonly floor: HoldResult; readonly gateway: HoldResult };
+  readonly totalSeconds: number;
+}
+
+// ===== Figures =====
+
+export const percentile = (values: ReadonlyArray<number>, p: number): number => {
+  if (values.length === 0) return NaN;
+  const sorted = Float64Array.from(values).sort();
+  const rank = Math.ceil((p / 100) * sorted.length) - 1;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank))];
+};
+
+const cpuMicros = (samples: Samples, clockTicks: number, per: number) =>
+  samples.completed === 0 ? NaN : (samples.ticks * 1e6) / clockTicks / samples.completed / per;
+
+const rate = (samples: Samples) => samples.elapsedMs === 0 ? NaN : samples.completed / (samples.elapsedMs / 1000);
+
+export interface Figures {
+  readonly latency: Record<
+    "json" | "sse",
+    Record<TargetName, { p50: number; p99: number; ttfc50: number; ttfc99: number }>
+  >;
+  readonly throughput: Record<"json" | "sse" | "short", Record<TargetName, number>>;
+  readonly cpuPerRequest: Record<"json" | "sse" | "short", Record<TargetName, number>>;
+  readonly cpuPerEvent: Record<TargetName, number>;
+  readonly cpuPerEventMarginal: Record<TargetName, number>;
+  readonly errors: number;
+}
+
+const targets: ReadonlyArray<TargetName> = ["direct", "floor", "gateway"];
+const each = <T>(f: (name: TargetName) => T): Record<TargetName, T> => ({
+  direct: f("direct"),
+  floor: f("floor"),
+  gateway: f("gateway"),
+});
+
+export const figures = (r: BenchResults): Figures => {
+  const lat = (s: Samples) => ({
+    p50: percentile(s.totalMs, 50),
+    p99: percentile(s.totalMs, 99),
+    ttfc50: percentile(s.firstChunkMs, 50),
+    ttfc99: percentile(s.firstChunkMs, 99),
+  });
+  const cpu = (kind: "json" | "sse" | "short") => each((t) => cpuMicros(r.throughput[kind][t], r.clockTicks, 1));
+  const cpuPerRequest = { json: cpu("json"), sse: cpu("sse"), short: cpu("short") };
+  const extraEvents = r.eventsPerStream - r.eventsPerShortStream;
+  let errors = 0;
+  for (const group of [r.latency.json, r.latency.sse, r.throughput.json, r.throughput.sse, r.throughput.short]) {
+    for (const t of targets) errors += group[t].errors;
+  }
+  return {
+    latency: { json: each((t) => lat(r.latency.json[t])), sse: each((t) => lat(r.latency.sse[t])) },
+    throughput: {
+      json: each((t) => rate(r.throughput.json[t])),
+      sse: each((t) => rate(r.throughput.sse[t])),
+      short: each((t) => rate(r.throughput.short[t])),
+    },
+    cpuPerRequest,
+    cpuPerEvent: each((t) => cpuPerRequest.sse[t] / r.eventsPerStream),
+    cpuPerEventMarginal: each((t) => (cpuPerRequest.sse[t] - cpuPerRequest.short[t]) / extraEvents),
+    errors,
+  };
+};
+
+// ===== Targets =====
+
+export interface Verdict {
+  readonly name: string;
+  readonly value: string;
+  readonly target: string;
+  readonly met: boolean;
+  readonly note: string;
+}
+
+export const verdicts = (r: BenchResults, f: Figures): Verdict[] => {
+  const added = (kind: "json" | "sse", t: "floor" | "gateway", key: "p50" | "ttfc50") =>
+    f.latency[kind][t][key] - f.latency[kind].direct[key];
+  const ratio = (kind: "json" | "sse") => added(kind, "gateway", "p50") / added(kind, "floor", "p50");
+  const out: Verdict[] = [];
+  for (const kind of ["json", "sse"] as const) {
+    const value = ratio(kind);
+    out.push({
+      name: `added p50 at c=1, ${kind === "json" ? "non-streamed" : "streamed"}`,
+      value: `${fmtRatio(value)} the floor's (${fmtMs(added(kind, "gateway", "p50"))} vs ${
+        fmtMs(added(kind, "floor", "p50"))
+      } ms)`,
+      target: "≤ 1.25x",
+      met: value <= 1.25,
+      note: value <= 1.25
+        ? ""
+        : `over by ${fmtMs(added(kind, "gateway", "p50") - 1.25 * added(kind, "floor", "p50"))} ms`,
+    });
+  }
+  for (const kind of ["json", "sse"] as const) {
+    const value = f.throughput[kind].gateway / f.throughput[kind].floor;
+    out.push({
+      name: `throughput at c=${r.settings.concurrency}, ${kind === "json" ? "non-streamed" : "streamed"}`,
+      value: `${fmtRatio(value)} the floor's (${fmtInt(f.throughput[kind].gateway)} vs ${
+        fmtInt(f.throughput[kind].floor)
+      } /s)`,
+      target: "≥ 0.80x",
+      met: value >= 0.8,
+      note: value >= 0.8 ? "" : `short by ${fmtInt(0.8 * f.throughput[kind].floor - f.throughput[kind].gateway)} /s`,
+    });
+  }
+  const perEvent = f.cpuPerEvent.gateway;
+  out.push({
+    name: "gateway CPU per streamed event",
+    value: `${fmtMicros(perEvent)} µs (marginal ${fmtMicros(f.cpuPerEventMarginal.gateway)} µs)`,
+    target: "< 5 µs",
+    met: perEvent < 5,
+    note: perEvent < 5 ? "" : `over by ${fmtMicros(perEvent - 5)} µs`,
+  });
+  const rssMb = r.hold.gateway.peakRssKb / 1024;
+  const allOpen = r.hold.gateway.open === r.settings.streams;
+  out.push({
+    name: `gateway peak RSS with ${r.settings.streams} open streams`,
+    value: `${fmtInt(rssMb)} MB${allOpen ? "" : ` (only ${r.hold.gateway.open} opened)`}`,
+    target: "< 200 MB",
+    met: rssMb < 200 && allOpen,
+    note: rssMb < 200 ? "" : `over by ${fmtInt(rssMb - 200)} MB`,
+  });
+  return out;
+};
+
+// ===== Formatting =====
+
+const fmtMs = (ms: number) => Number.isFinite(ms) ? ms.toFixed(3) : "n/a";
+const fmtInt = (n: number) => Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "n/a";
+const fmtMicros = (us: number) => Number.isFinite(us) ? (us >= 100 ? us.toFixed(0) : us.toFixed(1)) : "n/a";
+const fmtRatio = (x: number) => Number.isFinite(x) ? `${x.toFixed(2)}x` : "n/a";
+
+/** The figures table (Markdown), as printed and as written to BENCHMARKS.md. */
+export const table = (r: BenchResults, f: Figures): string => {
+  const c = r.settings.concurrency;
+  const rows: string[][] = [];
+  const addedRow = (label: string, kind: "json" | "sse", key: "p50" | "p99" | "ttfc50" | "ttfc99") => {
+    const floor = f.latency[kind].floor[key] - f.latency[kind].direct[key];
+    const gateway = f.latency[kind].gateway[key] - f.latency[kind].direct[key];
+    rows.push([
+      label,
+      `(${fmtMs(f.latency[kind].direct[key])})`,
+      fmtMs(floor),
+      fmtMs(gateway),
+      fmtRatio(gateway / floor),
+    ]);
+  };
+  addedRow("added latency p50, non-streamed, c=1 (ms)", "json", "p50");
+  addedRow("added latency p99, non-streamed, c=1 (ms)", "json", "p99");
+  addedRow("added latency p50, streamed (whole stream), c=1 (ms)", "sse", "p50");
+  addedRow("added latency p99, streamed (whole stream), c=1 (ms)", "sse", "p99");
+  addedRow("added time to first chunk p50, streamed, c=1 (ms)", "sse", "ttfc50");
+  addedRow("added time to first chunk p99, streamed, c=1 (ms)", "sse", "ttfc99");
+  const perTarget = (label: string, value: Record<TargetName, number>, fmt: (n: number) => string) =>
+    rows.push([label, fmt(value.direct), fmt(value.floor), fmt(value.gateway), fmtRatio(value.gateway / value.floor)]);
+  perTarget(`throughput, non-streamed, c=${c} (req/s)`, f.throughput.json, fmtInt);
+  perTarget(`throughput, streamed, c=${c} (streams/s)`, f.throughput.sse, fmtInt);
+  perTarget("server CPU per non-streamed request (µs)", f.cpuPerRequest.json, fmtMicros);
+  perTarget(`server CPU per stream of ${r.eventsPerStream} events (µs)`, f.cpuPerRequest.sse, fmtMicros);
+  perTarget("server CPU per streamed event (µs)", f.cpuPerEvent, fmtMicros);
+  perTarget(
+    `marginal CPU per event, ${r.eventsPerStream} vs ${r.eventsPerShortStream}-event streams (µs)`,
+    f.cpuPerEventMarginal,
+    fmtMicros,
+  );
+  const mb = (kb: number) => fmtInt(kb / 1024);
+  rows.push([
+    `peak RSS with ${r.settings.streams} open streams (MB)`,
+    "–",
+    mb(r.hold.floor.peakRssKb),
+    mb(r.hold.gateway.peakRssKb),
+    fmtRatio(r.hold.gateway.peakRssKb / r.hold.floor.peakRssKb),
+  ]);
+  const header = ["", "direct", "floor", "gateway", "gateway/floor"];
+  return markdownTable(header, rows);
+};
+
+const markdownTable = (header: string[], rows: string[][]): string => {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells: string[]) =>
+    `| ${cells.map((cell, i) => i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i])).join(" | ")} |`;
+  const rule = `|${widths.map((w, i) => i === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`).join("|")}|`;
+  return [line(header), rule, ...rows.map(line)].join("\n");
+};
+
+export const verdictList = (items: ReadonlyArray<Verdict>): string =>
+  items.map((v) =>
+    `- ${v.met ? "met" : "**not met**"}: ${v.name}: ${v.value}; target ${v.target}${v.note ? `; ${v.note}` : ""}.`
+  )
+    .join("\n");
+
+/** Per-target detail: the raw latencies behind the added figures, sample counts and errors. */
+export const details = (r: BenchResults, f: Figures): string => {
+  const rows: string[][] = [];
+  for (const kind of ["json", "sse"] as const) {
+    for (const t of targets) {
+      const s = r.latency[kind][t];
+      rows.push([
+        `${kind === "json" ? "non-streamed" : "streamed"} c=1, ${t}`,
+        String(s.totalMs.length),
+        fmtMs(f.latency[kind][t].p50),
+        fmtMs(percentile(s.totalMs, 90)),
+        fmtMs(f.latency[kind][t].p99),
+        kind === "sse" ? fmtMs(f.latency[kind][t].ttfc50) : "–",
+        fmtMicros(cpuMicros(s, r.clockTicks, 1)),
+        String(s.errors),
+      ]);
+    }
+  }
+  for (const kind of ["json", "sse", "short"] as const) {
+    for (const t of targets) {
+      const s = r.throughput[kind][t];
+      const label = kind === "json" ? "non-streamed" : kind === "sse" ? "streamed" : "short streams";
+      rows.push([
+        `${label} c=${r.settings.concurrency}, ${t}`,
+        String(s.completed),
+        fmtMs(percentile(s.totalMs, 50)),
+        fmtMs(percentile(s.totalMs, 90)),
+        fmtMs(percentile(s.totalMs, 99)),
+        "–",
+        fmtMicros(cpuMicros(s, r.clockTicks, 1)),
+        String(s.errors),
+      ]);
+    }
+  }
+  const latencyTable = markdownTable([
+    "phase, target",
+    "requests",
+    "p50 ms",
+    "p90 ms",
+    "p99 ms",
+    "first chunk p50 ms",
+    "server CPU µs/req",
+    "errors",
+  ], rows);
+  const hold = (name: "floor" | "gateway") => {
+    const h = r.hold[name];
+    return `- ${name}: ${h.open}/${r.settings.streams} streams open at once, ${h.completed} completed, ${h.errors} errors; ` +
+      `RSS ${fmtInt(h.baselineRssKb / 1024)} MB before, ${fmtInt(h.peakRssKb / 1024)} MB peak ` +
+      `(${fmtInt((h.peakRssKb - h.baselineRssKb) / Math.max(1, h.open))} KB per open stream), ` +
+      `VmHWM over the whole run ${fmtInt(h.hwmKb / 1024)} MB${h.lastError ? `; last error: ${h.lastError}` : ""}.`;
+  };
+  const lastErrors = [r.latency.json, r.latency.sse, r.throughput.json, r.throughput.sse, r.throughput.short]
+    .flatMap((group) => targets.map((t) => group[t].lastError ? `${t}: ${group[t].lastError}` : ""))
+    .filter((e) => e !== "");
+  return [
+    latencyTable,
+    "",
+    `Open streams (the mock pauses each after its first text delta):`,
+    hold("floor"),
+    hold("gateway"),
+    "",
+    `SSE frames received per stream: direct ${r.framesPerStream.direct}, floor ${r.framesPerStream.floor}, ` +
+    `gateway ${r.framesPerStream.gateway} (the upstream sends ${r.eventsPerStream} events).`,
+    ...(lastErrors.length > 0 ? ["", `Errors seen: ${[...new Set(lastErrors)].join("; ")}.`] : []),
+  ].join("\n");
+};
+
+export const markdown = (r: BenchResults, f: Figures): string => {
+  const s = r.settings;
+  const m = r.machine;
+  return `# Benchmarks
+
+Written by \`deno task bench\` on ${r.date}${s.quick ? " (**quick run: too short to quote**)" : ""}; rerun it to refresh
+this file. It took ${Math.round(r.totalSeconds)} s.
+
+## Machine
+
+- \`nproc\`: ${m.nproc}; memory: ${m.memoryGiB} GiB; CPU: ${m.cpuModel}; Linux ${m.kernel}
+- Deno ${m.deno} (V8 ${m.v8}); gateway at ${r.commit}
+- Everything (client, mock upstream, floor, gateway) runs on this one machine over 127.0.0.1, so all
+  of it shares the same ${m.nproc} cores.
+
+## Command
+
+\`\`\`sh
+${r.command}
+\`\`\`
+
+## Figures
+
+"Added" is the target's latency percentile minus the direct call's (direct in brackets). Server CPU
+is the proxy process's own user+system time (for "direct": the mock's), from \`/proc/<pid>/stat\`,
+over the throughput phases.
+
+${table(r, f)}
+
+## Targets (issue 5)
+
+${verdictList(verdicts(r, f))}
+
+## Method
+
+- **Three processes serve, a fourth loads.** \`bench/mock_upstream.ts\` is a Responses API mock:
+  \`/json\` answers a small \`response\` object at once; \`/sse-N\` streams ${s.deltas} \`output_text.delta\`
+  events then a \`function_call\` with ${argumentDeltas.length} argument deltas (${r.eventsPerStream} events in all,
+  each its own chunk, no pauses), every answer encoded once and reused. \`bench/floor.ts\` is the floor: a bare
+  \`Deno.serve\` + \`fetch\` pass-through with no logic. The gateway is \`main.ts\` started as its own
+  process with one virtual key, \`store: {kind: "memory"}\`, \`log_level: "warn"\` and one provider per
+  mock path. The client is the bench process itself, a raw HTTP/1.1 keep-alive client
+  (\`bench/http_client.ts\`), never inside a server.
+- **The same request bytes** go to every target: a ${(r.bodyBytes / 1024).toFixed(1)} KB Cursor Agent-mode hybrid
+  body (\`bench/hybrid_body.ts\`: \`instructions\`, message, \`function_call\` and \`function_call_output\` items,
+  ApplyPatch history with raw patch text, five flat function tools and the custom ApplyPatch grammar tool,
+  \`reasoning\`, \`include\`, \`text\`, \`metadata.cursorConversationId\`, \`stream_options\`). Direct and floor
+  get the mock's Responses answer back; the gateway answers in Chat Completions shape.
+- **Warm-up** ${s.warmup} requests per target and kind, then a short burst at concurrency ${s.concurrency}.
+- **Latency at concurrency 1**: ${s.rounds} rounds; each round runs ${s.block} requests per target and kind, in an
+  order that rotates every round, so drift (thermal, noisy neighbours, GC) hits every target alike.
+  Time to first chunk is from writing the request to the first body byte.
+- **Throughput at concurrency ${s.concurrency}**: ${s.durationS} s per target and kind, cut into ${s.slices} slices
+  that alternate between targets; requests in flight at a slice's end are finished and counted.
+  A third phase (half as long) streams ${r.eventsPerShortStream}-event answers, so CPU per event is
+  also given as the marginal cost: the CPU difference between the two stream lengths over their event difference.
+- **Peak RSS**: ${s.streams} streams opened at once through the floor, then through the gateway; the mock pauses
+  each after its first text delta until all are open. VmRSS is sampled every 20 ms, then the streams are
+  released and read to their end.
+- Servers run behind \`bench/guard.ts\`, which stops them when the bench exits in any way.
+
+## Details
+
+${details(r, f)}
+`;
+};

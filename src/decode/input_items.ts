@@ -7,7 +7,9 @@
  * Anthropic blocks, and a chat list is just messages. Item types this
  * gateway does not translate (hosted-tool items such as `web_search_call`,
  * `item_reference`, types newer than this code) are passed through for the
- * upstream to judge.
+ * upstream to judge. Messages and calls are rebuilt without their item ids
+ * (`msg_…`, `fc_…`): those name items stored by one upstream, and a fallback
+ * may send the request to another.
  */
 import type { JsonObject } from "../protocol/responses.ts";
 import { toolOutputValue } from "./content_parts.ts";

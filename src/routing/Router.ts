@@ -1,19 +1,38 @@
 /**
  * Stage 3, routing: which provider, model and key serve a request, and what
- * happens when one fails.
+ * happens when an attempt fails.
  *
- * Fallback happens only while nothing has reached the client: for a JSON
- * answer, until the answer is written; for a stream, until its headers go out.
+ * The attempt plan (`attempt_plan.ts`) walks the primary, then each fallback,
+ * each with its provider's retry budget; `classify.ts` says whether a failure
+ * is retried, rotated, fallen back from or final; `key_pool.ts` picks keys by
+ * weight and cools down the ones the upstream rejected; `watchdog.ts` bounds
+ * each attempt in time. Policy runs in Effect (the backoff sleeps read the
+ * `Clock`, so `TestClock` drives them); the per-event path of a stream
+ * (`routed_stream.ts`) is plain async code.
+ *
+ * A JSON answer may fail over until it is complete. A stream answers with its
+ * status and headers once an attempt's upstream answered 200, and may still
+ * fail over invisibly until its first output; after that it never switches.
  */
-import { Context, Effect, Layer } from "effect";
-import type { GatewayConfig, ProviderConfig } from "../config/load.ts";
+import { Clock, Context, Effect, Layer, Random } from "effect";
+import type { GatewayConfig } from "../config/load.ts";
 import { GatewayError } from "../errors/GatewayError.ts";
 import type { ResponsesEvent, ResponsesRequest, ResponsesResponse } from "../protocol/responses.ts";
 import { Upstream } from "../upstream/Upstream.ts";
-import { type EventReader, MalformedEventError, readEvents } from "../upstream/sse_events.ts";
 import type { ModelRef } from "./model_ref.ts";
 import type { RequestTrace } from "../http/RequestTrace.ts";
-import { isTransientStatus, transportError, upstreamHttpError } from "./classify.ts";
+import { AttemptPlan, type Candidate } from "./attempt_plan.ts";
+import {
+  type AttemptFailure,
+  brokenAttempt,
+  cancelledError,
+  failureFromHttp,
+  type KeyOrigin,
+  streamBrokenError,
+} from "./classify.ts";
+import { KeyPool } from "./key_pool.ts";
+import { routedStream } from "./routed_stream.ts";
+import { Watchdog } from "./watchdog.ts";
 
 /** Which attempt is (or was) serving the request. */
 export interface AttemptInfo {
@@ -59,109 +78,262 @@ export interface RouterShape {
 
 export class Router extends Context.Service<Router, RouterShape>()("gateway/Router") {}
 
-// ===== Service =====
+// ===== One request's walk through the plan =====
 
-const pickKey = (provider: ProviderConfig, request: RouteRequest): string | undefined => {
-  if (request.providerKey?.provider === provider.name) return request.providerKey.value;
-  const keys = provider.keys.filter((k) => k.weight > 0);
-  if (keys.length === 0) return undefined;
-  const total = keys.reduce((sum, k) => sum + k.weight, 0);
-  let roll = Math.random() * total;
-  for (const key of keys) {
-    roll -= key.weight;
-    if (roll < 0) return key.value;
+interface Attempt {
+  readonly candidate: Candidate;
+  readonly info: AttemptInfo;
+  /** The configured key used (none for a client's own key, or a provider without keys). */
+  readonly keyId: string | undefined;
+  readonly keyOrigin: KeyOrigin;
+  readonly controller: AbortController;
+  readonly watchdog: Watchdog;
+  readonly startedAt: number;
+  /** Whether the trace already has this attempt's record. */
+  recorded: boolean;
+}
+
+interface Answered extends Attempt {
+  readonly response: Response;
+  /** The parsed answer of a non-streamed attempt. */
+  readonly json?: ResponsesResponse;
+}
+
+const noKeys: ReadonlySet<string> = new Set();
+
+class RouteRun {
+  readonly plan: AttemptPlan;
+  cancelled = false;
+  active: Attempt | undefined;
+  /** Keys the next pick must avoid (set for a rotation). */
+  exclude = noKeys;
+  private readonly bodies = new Map<string, string>();
+  private readonly wakers = new Set<() => void>();
+  private readonly onAbort = () => this.cancel();
+
+  constructor(readonly request: RouteRequest, candidates: ReadonlyArray<Candidate>) {
+    this.plan = new AttemptPlan(candidates);
+    if (request.signal.aborted) this.cancelled = true;
+    else request.signal.addEventListener("abort", this.onAbort, { once: true });
   }
-  return keys[keys.length - 1].value;
-};
+
+  /** The serialised body for `model`, built once per distinct model. */
+  body(model: string): string {
+    let body = this.bodies.get(model);
+    if (body === undefined) {
+      body = JSON.stringify({ ...this.request.body, model, stream: this.request.stream });
+      this.bodies.set(model, body);
+    }
+    return body;
+  }
+
+  /** Pushes the attempt's record to the trace, once. */
+  record(attempt: Attempt, outcome: string, next?: string): void {
+    if (attempt.recorded) return;
+    attempt.recorded = true;
+    const ms = performance.now() - attempt.startedAt;
+    const trace = this.request.trace;
+    trace.attempts.push({
+      provider: attempt.candidate.ref.provider,
+      model: attempt.candidate.ref.model,
+      outcome,
+      ...(next !== undefined ? { next } : {}),
+      ms,
+    });
+    trace.upstreamMs = (trace.upstreamMs ?? 0) + ms;
+  }
+
+  /** The client went away: abort the attempt in flight and wake any backoff sleep. */
+  cancel(): void {
+    if (this.cancelled) return;
+    this.cancelled = true;
+    const active = this.active;
+    if (active) {
+      this.record(active, "cancelled");
+      active.watchdog.stop();
+      active.controller.abort();
+    }
+    for (const wake of this.wakers) wake();
+  }
+
+  /** Fails with the cancellation as soon as the client goes away. */
+  readonly whenCancelled: Effect.Effect<never, GatewayError> = Effect.callback<never, GatewayError>((resume) => {
+    if (this.cancelled) return resume(Effect.fail(cancelledError()));
+    const wake = () => resume(Effect.fail(cancelledError()));
+    this.wakers.add(wake);
+    return Effect.sync(() => {
+      this.wakers.delete(wake);
+    });
+  });
+
+  dispose(): void {
+    this.request.signal.removeEventListener("abort", this.onAbort);
+    this.active?.watchdog.stop();
+  }
+}
+
+// ===== Service =====
 
 export const make = Effect.gen(function* () {
   const upstream = yield* Upstream;
   return (config: GatewayConfig): RouterShape => {
-    /** Tries candidates in order until one answers 2xx; final errors stop the walk. */
-    const firstAnswer = (request: RouteRequest) =>
+    const pools = new Map(Object.values(config.providers).map((p) => [p.name, new KeyPool(p.keys)]));
+
+    const candidatesOf = (refs: ReadonlyArray<ModelRef>): Candidate[] =>
+      refs.flatMap((ref, fallbackIndex) => {
+        const provider = config.providers[ref.provider];
+        return provider ? [{ ref, provider, fallbackIndex }] : [];
+      });
+
+    /** One attempt: send it, and for a non-streamed one read the whole answer. Fails with the classified failure. */
+    const attemptOnce = (run: RouteRun, candidate: Candidate) =>
       Effect.gen(function* () {
-        let firstError: GatewayError | undefined;
-        let attempts = 0;
-        for (let index = 0; index < request.candidates.length; index++) {
-          const ref = request.candidates[index];
-          const provider = config.providers[ref.provider];
-          if (!provider) continue;
-          const body = JSON.stringify({ ...request.body, model: ref.model, stream: request.stream });
-          attempts++;
-          const started = performance.now();
-          const result = yield* Effect.result(
-            upstream.post({ provider, apiKey: pickKey(provider, request), body, signal: request.signal }),
+        const provider = candidate.provider;
+        const now = yield* Clock.currentTimeMillis;
+        const random = yield* Random.next;
+        const clientKey = run.request.providerKey?.provider === provider.name
+          ? run.request.providerKey.value
+          : undefined;
+        const key = clientKey === undefined ? pools.get(provider.name)?.pick(now, run.exclude, random) : undefined;
+        run.exclude = noKeys;
+        const controller = new AbortController();
+        const attempt: Attempt = {
+          candidate,
+          info: { ref: candidate.ref, fallbackIndex: candidate.fallbackIndex, attempts: run.plan.begin() },
+          keyId: key?.id,
+          keyOrigin: clientKey === undefined ? "gateway" : "client",
+          controller,
+          watchdog: new Watchdog(provider.timeouts, run.request.stream, () => controller.abort()),
+          startedAt: performance.now(),
+          recorded: false,
+        };
+        run.active = attempt;
+        const broken = (cause: unknown): AttemptFailure => {
+          const bound = attempt.watchdog.fired;
+          return brokenAttempt(
+            provider.name,
+            run.cancelled,
+            bound ? { bound, ms: attempt.watchdog.limitOf(bound) } : undefined,
+            cause,
           );
-          if (result._tag === "Failure") {
-            request.trace.attempts.push({
-              provider: ref.provider,
-              model: ref.model,
-              outcome: "network",
-              ms: performance.now() - started,
-            });
-            if (request.signal.aborted) return yield* Effect.fail(transportError(result.failure));
-            firstError ??= transportError(result.failure);
-            continue;
-          }
-          const response = result.success;
-          request.trace.attempts.push({
-            provider: ref.provider,
-            model: ref.model,
-            outcome: String(response.status),
-            ms: performance.now() - started,
-          });
-          if (response.ok) return { response, attempt: { ref, fallbackIndex: index, attempts } };
-          const error = yield* Effect.promise(() => upstreamHttpError(ref.provider, response));
-          if (!isTransientStatus(response.status)) return yield* Effect.fail(error);
-          firstError ??= error;
-        }
-        return yield* Effect.fail(
-          firstError ??
-            new GatewayError({
-              status: 502,
-              type: "upstream_error",
-              message: "No provider could serve the request.",
-              code: null,
-              param: null,
-            }),
+        };
+
+        const posted = yield* Effect.result(
+          upstream.post({
+            provider,
+            apiKey: clientKey ?? key?.value,
+            body: run.body(candidate.ref.model),
+            signal: controller.signal,
+          }),
         );
+        if (posted._tag === "Failure") return yield* Effect.fail(broken(posted.failure));
+        const response = posted.success;
+        attempt.watchdog.headersReceived();
+        if (!response.ok) {
+          const failure = yield* Effect.promise(() => failureFromHttp(provider.name, response, attempt.keyOrigin, now));
+          return yield* Effect.fail(run.cancelled ? broken(undefined) : failure);
+        }
+        if (run.request.stream) {
+          if (response.body === null) {
+            return yield* Effect.fail<AttemptFailure>({
+              kind: "transient",
+              error: streamBrokenError(provider.name, "answered 200 with no body"),
+              outcome: "stream_error",
+            });
+          }
+          return Object.assign(attempt, { response }) satisfies Answered;
+        }
+        const json = yield* Effect.tryPromise({ try: () => response.json() as Promise<unknown>, catch: broken });
+        attempt.watchdog.stop();
+        if (json === null || typeof json !== "object" || Array.isArray(json)) {
+          return yield* Effect.fail<AttemptFailure>({
+            kind: "transient",
+            error: streamBrokenError(provider.name, "answered 200 with a body that is not a JSON object"),
+            outcome: "invalid_body",
+          });
+        }
+        return Object.assign(attempt, { response, json: json as ResponsesResponse }) satisfies Answered;
+      });
+
+    /** After a failed attempt: cool its key down, record it, then retry, rotate or fall back (after the backoff), or stop. */
+    const afterFailure = (run: RouteRun, attempt: Attempt, reported: AttemptFailure) =>
+      Effect.gen(function* () {
+        attempt.watchdog.stop();
+        attempt.controller.abort();
+        const failure: AttemptFailure = run.cancelled
+          ? { kind: "cancelled", error: cancelledError(), outcome: "cancelled" }
+          : reported;
+        const provider = attempt.candidate.provider;
+        const pool = pools.get(provider.name);
+        const now = yield* Clock.currentTimeMillis;
+        if (pool && attempt.keyId !== undefined) {
+          if (failure.kind === "key") pool.coolDown(attempt.keyId, now + provider.keyCooldownMs);
+          else if (failure.kind === "rate_limit" && failure.retryAfterMs) {
+            pool.coolDown(attempt.keyId, now + Math.min(failure.retryAfterMs, provider.keyCooldownMs));
+          }
+        }
+        const random = yield* Random.next;
+        const step = run.plan.decide(
+          failure,
+          attempt.keyId,
+          (exclude) => pool?.hasReadyKey(now, exclude) ?? false,
+          random,
+        );
+        run.record(attempt, failure.outcome, step.next === "stop" ? undefined : step.next);
+        if (step.next === "stop") return yield* Effect.fail(step.error);
+        if (step.next === "rotate") run.exclude = run.plan.failed(provider.name);
+        if (step.delayMs > 0) yield* Effect.raceFirst(Effect.sleep(step.delayMs), run.whenCancelled);
+      });
+
+    /** Attempts until one answers 200 (and, for JSON, delivers its answer), or the plan stops. */
+    const answer = (run: RouteRun): Effect.Effect<Answered, GatewayError> =>
+      Effect.gen(function* () {
+        for (;;) {
+          if (run.cancelled) return yield* Effect.fail(cancelledError());
+          const candidate = run.plan.current;
+          if (candidate === undefined) {
+            return yield* Effect.fail(
+              new GatewayError({
+                status: 502,
+                type: "upstream_error",
+                message: "No configured provider can serve the request.",
+                code: null,
+                param: null,
+              }),
+            );
+          }
+          const result = yield* Effect.result(attemptOnce(run, candidate));
+          if (result._tag === "Success") return result.success;
+          yield* afterFailure(run, run.active!, result.failure);
+        }
       });
 
     return {
       complete: (request) =>
-        Effect.gen(function* () {
-          const { response, attempt } = yield* firstAnswer(request);
-          const json = yield* Effect.tryPromise({
-            try: () => response.json() as Promise<ResponsesResponse>,
-            catch: () =>
-              new GatewayError({
-                status: 502,
-                type: "upstream_error",
-                message: "Upstream sent an invalid JSON body.",
-                code: null,
-                param: null,
-              }),
-          });
-          return { response: json, attempt };
+        Effect.suspend(() => {
+          const run = new RouteRun(request, candidatesOf(request.candidates));
+          return answer(run).pipe(
+            Effect.map((answered) => {
+              run.record(answered, "ok");
+              return { response: answered.json!, attempt: answered.info };
+            }),
+            Effect.ensuring(Effect.sync(() => run.dispose())),
+          );
         }),
       stream: (request) =>
         Effect.gen(function* () {
-          const { response, attempt } = yield* firstAnswer(request);
-          const reader: EventReader = readEvents(response.body!);
-          return {
-            attempt: () => attempt,
-            next: () =>
-              reader.next().catch((cause) => {
-                throw new GatewayError({
-                  status: 502,
-                  type: "upstream_error",
-                  message: cause instanceof MalformedEventError ? cause.message : "Upstream stream was interrupted.",
-                  code: "upstream_stream_error",
-                  param: null,
-                });
-              }),
-            cancel: () => reader.cancel(),
-          };
+          const run = new RouteRun(request, candidatesOf(request.candidates));
+          // Fail-overs after the headers went out run with this request's services (its Clock included).
+          const runPromise = Effect.runPromiseWith(yield* Effect.context<never>());
+          const first = yield* answer(run).pipe(Effect.tapError(() => Effect.sync(() => run.dispose())));
+          return routedStream({
+            first,
+            failover: (failure, failed) => runPromise(Effect.andThen(afterFailure(run, failed, failure), answer(run))),
+            committed: (attempt) => run.record(attempt, "ok"),
+            isCancelled: () => run.cancelled,
+            cancel: () => run.cancel(),
+            ended: () => run.dispose(),
+          });
         }),
     };
   };

@@ -22,6 +22,8 @@ export interface EventReader {
   next(): Promise<ResponsesEvent | undefined>;
   /** Stops reading and releases the upstream body. */
   cancel(reason?: unknown): void;
+  /** Bytes read from the upstream so far (bounds what routing holds back before committing). */
+  readonly bytes: number;
 }
 
 export const readEvents = (body: ReadableStream<Uint8Array>): EventReader => {
@@ -30,6 +32,7 @@ export const readEvents = (body: ReadableStream<Uint8Array>): EventReader => {
   const queue: Array<ResponsesEvent | MalformedEventError> = [];
   let head = 0;
   let done = false;
+  let bytes = 0;
   const parser = createParser({
     onEvent: (message: EventSourceMessage) => {
       if (done) return;
@@ -74,6 +77,7 @@ export const readEvents = (body: ReadableStream<Uint8Array>): EventReader => {
           if (head >= queue.length) return undefined;
           break;
         }
+        bytes += chunk.value.byteLength;
         parser.feed(decoder.decode(chunk.value, { stream: true }));
       }
       return shift();
@@ -81,6 +85,9 @@ export const readEvents = (body: ReadableStream<Uint8Array>): EventReader => {
     cancel(reason) {
       done = true;
       reader.cancel(reason).catch(() => {});
+    },
+    get bytes() {
+      return bytes;
     },
   };
 };

@@ -1,0 +1,260 @@
+/**
+ * The routing policy as plain data: backoff, Retry-After, key choice and
+ * cool-downs, failure classification, and the attempt plan's decisions.
+ */
+import assert from "node:assert/strict";
+import type { ProviderConfig } from "../src/config/load.ts";
+import { GatewayError } from "../src/errors/GatewayError.ts";
+import { AttemptPlan, type Candidate, type Step } from "../src/routing/attempt_plan.ts";
+import { backoffMs, retryAfterMs } from "../src/routing/backoff.ts";
+import {
+  type AttemptFailure,
+  failureFromHttp,
+  failureFromStreamEvent,
+  type FailureKind,
+  kindForStatus,
+  kindForStreamCode,
+} from "../src/routing/classify.ts";
+import { KeyPool } from "../src/routing/key_pool.ts";
+
+const retry = { maxRetries: 2, initialBackoffMs: 250, maxBackoffMs: 4_000 };
+
+const provider = (name: string, maxRetries: number, keys: string[] = []): ProviderConfig => ({
+  name,
+  baseUrl: "http://127.0.0.1:1/v1",
+  keys: keys.map((id) => ({ id, value: `sk-${id}`, weight: 1 })),
+  headers: {},
+  models: [],
+  retry: { ...retry, maxRetries },
+  timeouts: { connectMs: 1_000, firstByteMs: 1_000, idleMs: 1_000, totalMs: 1_000 },
+  keyCooldownMs: 60_000,
+});
+
+const candidate = (p: ProviderConfig, model: string, fallbackIndex: number): Candidate => ({
+  ref: { provider: p.name, model, label: `${p.name}/${model}` },
+  provider: p,
+  fallbackIndex,
+});
+
+const failure = (kind: FailureKind, status = 502, retryAfter?: number): AttemptFailure => ({
+  kind,
+  outcome: String(status),
+  error: new GatewayError({ status, type: "upstream_error", message: `failed ${status}`, code: null, param: null }),
+  ...(retryAfter !== undefined ? { retryAfterMs: retryAfter } : {}),
+});
+
+const nexts = (steps: Step[]) => steps.map((step) => step.next);
+
+Deno.test("backoff doubles from initial_backoff_ms with jitter between 0.8 and 1.2, capped at max_backoff_ms", () => {
+  assert.equal(backoffMs(retry, 0, 0.5), 250);
+  assert.equal(backoffMs(retry, 1, 0.5), 500);
+  assert.equal(backoffMs(retry, 2, 0.5), 1_000);
+  assert.equal(backoffMs(retry, 0, 0), 200);
+  assert.equal(backoffMs(retry, 0, 0.999999), 300);
+  assert.equal(backoffMs(retry, 10, 0.5), 4_000);
+  assert.equal(backoffMs(retry, 4, 0.999999), 4_000, "jitter never lifts a wait past the cap");
+});
+
+Deno.test("a Retry-After wait replaces the backoff, up to max_backoff_ms", () => {
+  assert.equal(backoffMs(retry, 0, 0.5, 1_500), 1_500);
+  assert.equal(backoffMs(retry, 0, 0.5, 0), 0);
+  assert.equal(backoffMs(retry, 0, 0.5, 30_000), 4_000);
+});
+
+Deno.test("retry-after-ms, Retry-After in seconds and Retry-After as an HTTP date are read; garbage is ignored", () => {
+  const now = Date.parse("2026-01-01T00:00:00Z");
+  assert.equal(retryAfterMs(new Headers({ "retry-after-ms": "1234" }), now), 1_234);
+  assert.equal(retryAfterMs(new Headers({ "retry-after-ms": "20", "retry-after": "5" }), now), 20);
+  assert.equal(retryAfterMs(new Headers({ "retry-after": "3" }), now), 3_000);
+  assert.equal(retryAfterMs(new Headers({ "retry-after": "Thu, 01 Jan 2026 00:00:07 GMT" }), now), 7_000);
+  assert.equal(retryAfterMs(new Headers({ "retry-after": "Wed, 31 Dec 2025 23:00:00 GMT" }), now), 0);
+  assert.equal(retryAfterMs(new Headers({ "retry-after": "soon" }), now), undefined);
+  assert.equal(retryAfterMs(new Headers({ "retry-after-ms": "-5" }), now), undefined);
+  assert.equal(retryAfterMs(new Headers(), now), undefined);
+});
+
+Deno.test("keys are picked by weight; weight 0 is never picked", () => {
+  const pool = new KeyPool([
+    { id: "a", value: "sk-a", weight: 1 },
+    { id: "b", value: "sk-b", weight: 3 },
+    { id: "off", value: "sk-off", weight: 0 },
+  ]);
+  const none = new Set<string>();
+  assert.equal(pool.pick(0, none, 0)?.id, "a");
+  assert.equal(pool.pick(0, none, 0.24)?.id, "a");
+  assert.equal(pool.pick(0, none, 0.25)?.id, "b");
+  assert.equal(pool.pick(0, none, 0.99)?.id, "b");
+  assert.equal(pool.size, 2);
+});
+
+Deno.test("a cooling key is skipped until its cool-down ends", () => {
+  const pool = new KeyPool([{ id: "a", value: "sk-a", weight: 1 }, { id: "b", value: "sk-b", weight: 1 }]);
+  pool.coolDown("a", 1_000);
+  const none = new Set<string>();
+  for (const random of [0, 0.3, 0.6, 0.99]) assert.equal(pool.pick(500, none, random)?.id, "b");
+  assert.equal(pool.pick(1_000, none, 0)?.id, "a", "usable again once the cool-down is over");
+});
+
+Deno.test("when every key is cooling down, the one whose cool-down ends first is used", () => {
+  const pool = new KeyPool([
+    { id: "a", value: "sk-a", weight: 1 },
+    { id: "b", value: "sk-b", weight: 1 },
+    { id: "c", value: "sk-c", weight: 1 },
+  ]);
+  pool.coolDown("a", 9_000);
+  pool.coolDown("b", 3_000);
+  pool.coolDown("c", 5_000);
+  assert.equal(pool.pick(0, new Set(), 0.5)?.id, "b");
+  assert.equal(pool.hasReadyKey(0, new Set()), false);
+  assert.equal(pool.pick(0, new Set(["b"]), 0.5)?.id, "c", "excluded keys are not picked even then");
+  assert.equal(pool.pick(0, new Set(["a", "b", "c"]), 0.5), undefined);
+});
+
+Deno.test("statuses classify as the policy says: 5xx/408/409 transient, 429 rate limit, 401/403 key, other 4xx final", () => {
+  for (const status of [500, 502, 503, 504, 408, 409]) assert.equal(kindForStatus(status, null), "transient");
+  assert.equal(kindForStatus(429, "rate_limit_exceeded"), "rate_limit");
+  assert.equal(kindForStatus(429, "insufficient_quota"), "key", "OpenAI's exhausted quota is the key's problem");
+  for (const status of [401, 402, 403]) assert.equal(kindForStatus(status, null), "key");
+  for (const status of [400, 404, 413, 422]) assert.equal(kindForStatus(status, null), "final");
+});
+
+Deno.test("in-stream error codes classify like their HTTP counterparts", () => {
+  assert.equal(kindForStreamCode("rate_limit_exceeded", null), "rate_limit");
+  assert.equal(kindForStreamCode("insufficient_quota", "insufficient_quota"), "key");
+  assert.equal(kindForStreamCode("invalid_api_key", null), "key");
+  assert.equal(kindForStreamCode("server_error", null), "transient");
+  assert.equal(kindForStreamCode(null, "invalid_request_error"), "final");
+  assert.equal(kindForStreamCode("context_length_exceeded", "invalid_request_error"), "final");
+  assert.equal(kindForStreamCode(null, null), "transient");
+});
+
+Deno.test("an in-stream key error is reworded, a quota error keeps the upstream's message", () => {
+  const key = failureFromStreamEvent("openai", {
+    type: "error",
+    error: { type: "invalid_request_error", code: "invalid_api_key", message: "Incorrect API key provided: sk-pro***" },
+  });
+  assert.equal(key.kind, "key");
+  assert.doesNotMatch(key.error.message, /sk-/);
+  const quota = failureFromStreamEvent("openai", {
+    type: "error",
+    sequence_number: 2,
+    error: { type: "insufficient_quota", code: "insufficient_quota", message: "You exceeded your current quota." },
+  });
+  assert.equal(quota.kind, "key");
+  assert.equal(quota.error.message, "You exceeded your current quota.");
+  const failed = failureFromStreamEvent("openai", {
+    type: "response.failed",
+    response: { status: "failed", error: { code: "server_error", message: "boom" } },
+  });
+  assert.equal(failed.kind, "transient");
+});
+
+Deno.test("an upstream HTTP error becomes a failure with its Retry-After, and a client key's 401 is final", async () => {
+  const limited = await failureFromHttp(
+    "openai",
+    new Response(JSON.stringify({ error: { message: "slow down", type: "requests", code: "rate_limit_exceeded" } }), {
+      status: 429,
+      headers: { "retry-after": "2" },
+    }),
+    "gateway",
+    0,
+  );
+  assert.equal(limited.kind, "rate_limit");
+  assert.equal(limited.retryAfterMs, 2_000);
+  assert.equal(limited.error.status, 429);
+  assert.equal(limited.error.headers?.["retry-after"], "2");
+
+  const quota = await failureFromHttp(
+    "openai",
+    Response.json({ error: { message: "You exceeded your current quota.", code: "insufficient_quota" } }, {
+      status: 429,
+    }),
+    "gateway",
+    0,
+  );
+  assert.equal(quota.kind, "key");
+  assert.equal(quota.error.status, 502, "the gateway's key out of quota is not the caller's 429");
+
+  const clientKey = await failureFromHttp(
+    "openai",
+    Response.json({ error: { message: "Incorrect API key provided: sk-abc***" } }, { status: 401 }),
+    "client",
+    0,
+  );
+  assert.equal(clientKey.kind, "final");
+  assert.equal(clientKey.error.status, 401);
+  assert.doesNotMatch(clientKey.error.message, /sk-/);
+});
+
+Deno.test("a transient failure is retried max_retries times with backoff, then falls back, then gives up with the primary's error", () => {
+  const a = provider("a", 2);
+  const b = provider("b", 1);
+  const plan = new AttemptPlan([candidate(a, "m1", 0), candidate(b, "m2", 1)]);
+  const steps: Step[] = [];
+  const errors = [failure("transient", 503), failure("transient", 500), failure("transient", 502)];
+  for (const error of errors) {
+    plan.begin();
+    steps.push(plan.decide(error, undefined, () => false, 0.5));
+  }
+  assert.deepEqual(nexts(steps), ["retry", "retry", "fallback"]);
+  assert.deepEqual(steps.slice(0, 2).map((s) => "delayMs" in s ? s.delayMs : -1), [250, 500]);
+  assert.equal(plan.current?.ref.provider, "b");
+  plan.begin();
+  steps.push(plan.decide(failure("transient", 500), undefined, () => false, 0.5));
+  plan.begin();
+  const last = plan.decide(failure("transient", 504), undefined, () => false, 0.5);
+  assert.equal(steps.at(-1)?.next, "retry");
+  assert.equal(last.next, "stop");
+  assert.ok(last.next === "stop");
+  assert.equal(last.error.status, 502, "the primary's last error, not the fallback's");
+  assert.match(last.error.message, /^failed 502 \(gave up after 5 upstream attempts\)$/);
+});
+
+Deno.test("a final failure stops at once, even on a fallback, with its own message", () => {
+  const plan = new AttemptPlan([candidate(provider("a", 2), "m1", 0), candidate(provider("b", 2), "m2", 1)]);
+  plan.begin();
+  const step = plan.decide(failure("final", 400), undefined, () => true, 0.5);
+  assert.ok(step.next === "stop");
+  assert.equal(step.error.message, "failed 400");
+});
+
+Deno.test("a key failure rotates to a ready key not yet tried, without spending a retry, then falls back", () => {
+  const a = provider("a", 0, ["k1", "k2"]);
+  const plan = new AttemptPlan([candidate(a, "m1", 0), candidate(provider("b", 0), "m2", 1)]);
+  const ready = new Set(["k1", "k2"]);
+  const readyOutside = (exclude: ReadonlySet<string>) => [...ready].some((k) => !exclude.has(k));
+  plan.begin();
+  ready.delete("k1");
+  assert.deepEqual(plan.decide(failure("key", 502), "k1", readyOutside, 0.5), { next: "rotate", delayMs: 0 });
+  assert.deepEqual([...plan.failed("a")], ["k1"]);
+  plan.begin();
+  ready.delete("k2");
+  assert.deepEqual(plan.decide(failure("key", 502), "k2", readyOutside, 0.5), { next: "fallback", delayMs: 0 });
+});
+
+Deno.test("a 429 rotates while another key is ready, else backs off by Retry-After, then falls back", () => {
+  const a = provider("a", 1, ["k1", "k2"]);
+  const plan = new AttemptPlan([candidate(a, "m1", 0), candidate(provider("b", 0), "m2", 1)]);
+  const readyOutside = (exclude: ReadonlySet<string>) => ["k1", "k2"].some((k) => !exclude.has(k));
+  plan.begin();
+  assert.deepEqual(plan.decide(failure("rate_limit", 429, 700), "k1", readyOutside, 0.5), {
+    next: "rotate",
+    delayMs: 0,
+  });
+  plan.begin();
+  assert.deepEqual(plan.decide(failure("rate_limit", 429, 700), "k2", readyOutside, 0.5), {
+    next: "retry",
+    delayMs: 700,
+  });
+  plan.begin();
+  assert.deepEqual(plan.decide(failure("rate_limit", 429), "k1", readyOutside, 0.5), {
+    next: "fallback",
+    delayMs: 0,
+  });
+});
+
+Deno.test("a cancelled attempt stops the plan with nothing retried", () => {
+  const plan = new AttemptPlan([candidate(provider("a", 5), "m1", 0), candidate(provider("b", 5), "m2", 1)]);
+  plan.begin();
+  assert.equal(plan.decide(failure("cancelled", 499), undefined, () => true, 0.5).next, "stop");
+});

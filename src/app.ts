@@ -10,14 +10,25 @@ import * as UsageStore from "./auth/UsageStore.ts";
 import type { GatewayConfig } from "./config/load.ts";
 import * as Settings from "./config/Settings.ts";
 import { type GatewayServices, makeHandler } from "./http/handler.ts";
+import { Inflight } from "./observability/inflight.ts";
+import { metricsPath, metricsRoute } from "./observability/metrics_route.ts";
 import * as Telemetry from "./observability/Telemetry.ts";
+import * as Tracing from "./observability/tracing.ts";
 import * as Router from "./routing/Router.ts";
 import * as Upstream from "./upstream/Upstream.ts";
 
 export interface Gateway {
   readonly fetch: (request: Request) => Promise<Response>;
-  /** Releases the runtime's resources (store connections, exporters). */
+  /** Releases the runtime's resources (store connections, exporters), once detached settlements are done. */
   readonly dispose: () => Promise<void>;
+  /** SSE streams open right now. */
+  readonly openStreams: () => number;
+  /**
+   * Graceful shutdown, once the listener is closed: open streams may finish for
+   * up to `graceMs`, the rest end with an error frame; resolves when every
+   * finished request's usage is recorded. A second call ends the streams at once.
+   */
+  readonly shutdown: (graceMs: number) => Promise<void>;
 }
 
 export interface GatewayOptions {
@@ -25,12 +36,17 @@ export interface GatewayOptions {
   readonly upstream?: Layer.Layer<Upstream.Upstream>;
   /** Replaces the log sink (tests capture log lines here). */
   readonly telemetry?: Telemetry.TelemetryShape;
+  /** Where tracing reads the `OTEL_*` variables (default: the process environment). */
+  readonly env?: Tracing.Env;
   /** ms since the epoch for rate-limit windows and budget periods (tests pin it). */
   readonly clock?: () => number;
 }
 
 export const layerFor = (config: GatewayConfig, options: GatewayOptions = {}) => {
   const telemetry = options.telemetry ?? Telemetry.make(config.logLevel);
+  const env = options.env ?? Tracing.processEnv();
+  const tracing = Tracing.tracingSetup(env);
+  const upstream = options.upstream ?? Upstream.layer;
   return Layer.mergeAll(
     Settings.layer(config),
     // Auth and the admin API share the key registry and the usage store (built once).
@@ -39,8 +55,9 @@ export const layerFor = (config: GatewayConfig, options: GatewayOptions = {}) =>
       Layer.provideMerge(UsageStore.layer(config.store)),
       Layer.provide(Layer.succeed(Telemetry.Telemetry, telemetry)),
     ),
-    Router.layer(config).pipe(Layer.provide(options.upstream ?? Upstream.layer)),
+    Router.layer(config).pipe(Layer.provide(tracing.enabled ? Tracing.traceUpstream(upstream) : upstream)),
     Layer.succeed(Telemetry.Telemetry, telemetry),
+    tracing.enabled ? Tracing.layer(env, tracing) : Layer.empty,
   );
 };
 
@@ -50,15 +67,29 @@ export const makeGateway = async (config: GatewayConfig, options: GatewayOptions
     never
   >);
   const telemetry = await runtime.runPromise(Effect.service(Telemetry.Telemetry));
+  const inflight = new Inflight();
+  telemetry.metrics?.gauge("gateway_open_streams", "SSE streams open right now.", () => inflight.openStreams);
+  const tracing = Tracing.tracingSetup(options.env ?? Tracing.processEnv());
+  if (!tracing.enabled && tracing.reason) telemetry.log("warn", tracing.reason);
   return {
     fetch: makeHandler({
       config,
       runtime,
       telemetry,
-      extraRoutes: config.adminKey !== undefined
-        ? adminRoutes({ adminKey: config.adminKey, ...(options.clock ? { clock: options.clock } : {}) })
-        : [],
+      inflight,
+      ...(tracing.enabled ? { tracing: Tracing.makeRequestTracing() } : {}),
+      extraRoutes: [
+        [metricsPath, metricsRoute(config.metricsKey, telemetry)],
+        ...(config.adminKey !== undefined
+          ? adminRoutes({ adminKey: config.adminKey, ...(options.clock ? { clock: options.clock } : {}) })
+          : []),
+      ],
     }),
-    dispose: () => runtime.dispose(),
+    dispose: async () => {
+      await inflight.settled();
+      await runtime.dispose();
+    },
+    openStreams: () => inflight.openStreams,
+    shutdown: (graceMs) => inflight.shutdown(graceMs),
   };
 };

@@ -35,6 +35,17 @@ export interface RequestTrace {
   /** ms spent waiting on the upstream (sum over attempts). */
   upstreamMs?: number;
   latencyMs?: number;
+  /** The matched route's pattern when it differs from `route` (a prefix route), for metric labels. */
+  routePattern?: string;
+  /** Prompt and completion, set only when `log_content: true`; logged with the request line. */
+  content?: RequestContent;
+}
+
+/** What `log_content: true` logs: the request's instructions and input, and the answer's output items. */
+export interface RequestContent {
+  readonly instructions?: unknown;
+  readonly input?: unknown;
+  output?: unknown;
 }
 
 export const newTrace = (requestId: string, route: string): RequestTrace => ({

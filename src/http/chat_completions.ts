@@ -13,6 +13,8 @@ import { ChunkEncoder } from "../encode/chunks.ts";
 import { encodeCompletion } from "../encode/completion.ts";
 import type { EncodeContext } from "../encode/context.ts";
 import type { GatewayError } from "../errors/GatewayError.ts";
+import { captureOutput } from "../observability/content.ts";
+import type { SpanHook } from "../observability/tracing.ts";
 import type { ResponsesUsage } from "../protocol/responses.ts";
 import { candidatesFor } from "../routing/model_ref.ts";
 import { type AttemptInfo, Router } from "../routing/Router.ts";
@@ -39,25 +41,33 @@ export interface PipelineHooks {
   readonly runDetached: (effect: Effect.Effect<void>) => void;
   /** Called when a streamed request is over (the JSON path reports through the returned response). */
   readonly streamFinished: (trace: RequestTrace) => void;
+  /** Wraps a stage in a child span of the request's span; absent when tracing is off. */
+  readonly stage?: SpanHook;
+  /** Aborted when the gateway shuts down and open streams must end now. */
+  readonly shutdown?: AbortSignal;
 }
+
+const noSpan: SpanHook = () => (self) => self;
 
 export const chatCompletions = (request: Request, trace: RequestTrace, hooks: PipelineHooks) =>
   Effect.gen(function* () {
     const config = yield* Settings;
     const auth = yield* Auth;
     const router = yield* Router;
+    const stage = hooks.stage ?? noSpan;
 
-    const caller = yield* auth.authenticate(request.headers);
+    const caller = yield* auth.authenticate(request.headers).pipe(stage("auth", trace));
     if (caller.virtualKeyId !== undefined) trace.virtualKeyId = caller.virtualKeyId;
-    const raw = yield* readJsonBody(request, config.maxBodyBytes);
+    const raw = yield* readJsonBody(request, config.maxBodyBytes).pipe(stage("read_body", trace));
     const decoded = decodeRequest(raw);
     if (Result.isFailure(decoded)) return yield* Effect.fail(decoded.failure);
     const { model, fallbacks, stream, body } = decoded.success;
     trace.modelRequested = model;
     trace.stream = stream;
+    if (config.logContent) trace.content = { instructions: body.instructions, input: body.input };
 
     const candidates = candidatesFor(model, fallbacks, config);
-    const grant = yield* auth.admit(caller, candidates);
+    const grant = yield* auth.admit(caller, candidates).pipe(stage("admit", trace));
     const routeRequest = {
       candidates,
       body,
@@ -87,7 +97,7 @@ export const chatCompletions = (request: Request, trace: RequestTrace, hooks: Pi
         ...(served ? { served: served.ref } : {}),
         ...(usage ? { usage } : {}),
         ...(cost ? { cost } : {}),
-      });
+      }).pipe(stage("settle", trace));
     };
     const recordServed = (attempt: AttemptInfo) => {
       served = attempt;
@@ -97,21 +107,27 @@ export const chatCompletions = (request: Request, trace: RequestTrace, hooks: Pi
 
     if (!stream) {
       const result = yield* router.complete(routeRequest).pipe(
+        stage("route", trace),
         Effect.tapError(() => settle(undefined)),
       );
       recordServed(result.attempt);
+      if (trace.content) trace.content.output = result.response.output;
       const completion = encodeCompletion(result.response, context);
       yield* settle(result.response.usage ?? undefined);
       return Response.json(completion, { headers: { ...grant.headers, ...attemptHeaders(result.attempt) } });
     }
 
-    const events = yield* router.stream(routeRequest).pipe(Effect.tapError(() => settle(undefined)));
+    const events = yield* router.stream(routeRequest).pipe(
+      stage("route", trace),
+      Effect.tapError(() => settle(undefined)),
+    );
     recordServed(events.attempt());
     servingAttempt = () => (served = events.attempt());
     const encoder = new ChunkEncoder(context);
     const sse = sseBody({
-      events,
+      events: trace.content ? captureOutput(events, trace.content) : events,
       encoder,
+      ...(hooks.shutdown ? { shutdown: hooks.shutdown } : {}),
       keepaliveMs: config.keepaliveMs,
       onFirstOutput: () => {
         trace.firstTokenMs = performance.now() - trace.startedAt;

@@ -11,7 +11,9 @@ import type { Settings } from "../config/Settings.ts";
 import type { GatewayConfig } from "../config/load.ts";
 import { type GatewayError, methodNotAllowed, notFound } from "../errors/GatewayError.ts";
 import { asGatewayError, toResponse } from "../errors/response.ts";
+import type { Inflight } from "../observability/inflight.ts";
 import type { Telemetry, TelemetryShape } from "../observability/Telemetry.ts";
+import type { RequestTracing } from "../observability/tracing.ts";
 import type { Router } from "../routing/Router.ts";
 import { chatCompletions } from "./chat_completions.ts";
 import { modelList } from "./models.ts";
@@ -37,6 +39,10 @@ export interface HandlerOptions<R = never> {
   readonly telemetry: TelemetryShape;
   /** Routes added by features (admin API, metrics), keyed by path. */
   readonly extraRoutes?: ReadonlyArray<readonly [string, Route<R | GatewayServices>]>;
+  /** Open streams and detached work: the open-streams gauge and graceful shutdown read it. */
+  readonly inflight?: Inflight;
+  /** Request spans; absent when tracing is off, so it costs nothing then. */
+  readonly tracing?: RequestTracing;
 }
 
 const requestIdOf = (request: Request): string => {
@@ -48,17 +54,21 @@ const requestIdOf = (request: Request): string => {
 export const makeHandler = <R = never>(
   options: HandlerOptions<R>,
 ): (request: Request) => Promise<Response> => {
-  const { config, runtime, telemetry } = options;
+  const { config, runtime, telemetry, inflight, tracing } = options;
   const models = JSON.stringify(modelList(config));
 
   const hooks = {
     runDetached: (effect: Effect.Effect<void>) => {
-      runtime.runFork(effect);
+      runtime.runFork(inflight ? inflight.detached(effect) : effect);
     },
     streamFinished: (trace: RequestTrace) => {
       trace.latencyMs = performance.now() - trace.startedAt;
       telemetry.requestFinished(trace);
+      tracing?.end(trace);
+      inflight?.streamClosed();
     },
+    ...(tracing ? { stage: tracing.stage } : {}),
+    ...(inflight ? { shutdown: inflight.shutdownSignal } : {}),
   };
 
   const completions: Route<R | GatewayServices> = {
@@ -92,8 +102,12 @@ export const makeHandler = <R = never>(
     } else if (!handler) {
       response = toResponse(methodNotAllowed(request.method, path, Object.keys(route.methods)));
     } else {
+      if (route.prefix && routes.get(path) !== route) {
+        trace.routePattern = prefixRoutes.find(([, candidate]) => candidate === route)?.[0];
+      }
+      const run = handler(request, trace);
       response = await runtime.runPromise(
-        handler(request, trace).pipe(
+        (tracing && path !== "/health" ? tracing.request(trace, request)(run) : run).pipe(
           Effect.catch((error) =>
             Effect.sync(() => {
               trace.errorType = error.type;
@@ -113,8 +127,11 @@ export const makeHandler = <R = never>(
     if (response.headers.get("content-type")?.startsWith("text/event-stream") !== true) {
       trace.status = response.status;
       trace.latencyMs = performance.now() - trace.startedAt;
-      if (route && path !== "/health") telemetry.requestFinished(trace);
-    }
+      if (route && path !== "/health") {
+        telemetry.requestFinished(trace);
+        tracing?.end(trace);
+      }
+    } else inflight?.streamOpened();
     return response;
   };
 };

@@ -21,6 +21,8 @@ export interface SseBodyOptions {
   readonly onEnd: (end: StreamEnd) => void;
   /** Called once, when the first bytes of output are written. */
   readonly onFirstOutput?: () => void;
+  /** Graceful shutdown: when aborted, the stream ends with an error frame made from the signal's reason. */
+  readonly shutdown?: AbortSignal;
 }
 
 const encoder = new TextEncoder();
@@ -49,7 +51,16 @@ export const sseBody = (options: SseBodyOptions): ReadableStream<Uint8Array> => 
     if (ended) return;
     ended = true;
     if (timer !== undefined) clearTimeout(timer);
+    options.shutdown?.removeEventListener("abort", endForShutdown);
     options.onEnd(end);
+  };
+
+  const endForShutdown = () => {
+    if (ended || !controllerRef) return;
+    controllerRef.enqueue(encoder.encode(errorFrame(options.shutdown?.reason)));
+    finish("failed");
+    events.cancel();
+    controllerRef.close();
   };
 
   let wroteOutput = false;
@@ -57,6 +68,8 @@ export const sseBody = (options: SseBodyOptions): ReadableStream<Uint8Array> => 
     start(controller) {
       controllerRef = controller;
       armKeepalive();
+      if (options.shutdown?.aborted) queueMicrotask(endForShutdown);
+      else options.shutdown?.addEventListener("abort", endForShutdown, { once: true });
     },
     async pull(controller) {
       try {

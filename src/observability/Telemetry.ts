@@ -1,44 +1,86 @@
 /**
- * Where finished requests are reported: one structured log line each, and
- * (later) metrics and spans. Never given a secret; see `RequestTrace`.
+ * Where finished requests are reported: one structured JSON log line each,
+ * and the Prometheus metrics (`metrics.ts`). Spans are `tracing.ts`.
+ *
+ * Never given a secret; see `RequestTrace`. Prompt and completion text reach
+ * the log line only when `log_content: true` put them on the trace.
  */
 import { Context, Layer } from "effect";
 import type { LogLevel } from "../config/load.ts";
 import type { RequestTrace } from "../http/RequestTrace.ts";
+import { Metrics } from "./metrics.ts";
 
 export interface TelemetryShape {
   readonly requestFinished: (trace: RequestTrace) => void;
   readonly log: (level: Exclude<LogLevel, "silent">, message: string, fields?: Record<string, unknown>) => void;
+  /** The metrics `GET /metrics` renders; absent on a telemetry that keeps none. */
+  readonly metrics?: Metrics;
 }
 
 export class Telemetry extends Context.Service<Telemetry, TelemetryShape>()("gateway/Telemetry") {}
 
 const rank = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const;
 
+/** Milliseconds to two decimals: enough for sub-millisecond overhead, short in a log line. */
+const ms = (value: number | undefined) => value === undefined ? undefined : Math.round(value * 100) / 100;
+
+/** Routes whose every call would drown the log (Prometheus scrapes every few seconds): logged at debug. */
+const quietRoutes = new Set(["/metrics"]);
+
+/** The log line's fields for one request; `undefined` fields drop out of the JSON. */
+export const requestFields = (trace: RequestTrace): Record<string, unknown> => {
+  let fallbacks = 0;
+  for (const attempt of trace.attempts) if (attempt.next === "fallback") fallbacks++;
+  return {
+    request_id: trace.requestId,
+    route: trace.route,
+    virtual_key_id: trace.virtualKeyId,
+    model_requested: trace.modelRequested,
+    provider: trace.provider,
+    model: trace.model,
+    stream: trace.stream,
+    status: trace.status,
+    attempts: trace.attempts.length,
+    fallbacks: fallbacks > 0 ? fallbacks : undefined,
+    latency_ms: ms(trace.latencyMs),
+    first_token_ms: ms(trace.firstTokenMs),
+    upstream_ms: ms(trace.upstreamMs ?? (trace.attempts.length > 0 ? sumMs(trace) : undefined)),
+    tokens_in: trace.usage?.input_tokens,
+    tokens_out: trace.usage?.output_tokens,
+    cost_usd: trace.cost?.total_cost,
+    error_type: trace.errorType,
+    content: trace.content,
+  };
+};
+
+const sumMs = (trace: RequestTrace) => {
+  let total = 0;
+  for (const attempt of trace.attempts) total += attempt.ms;
+  return total;
+};
+
+/**
+ * A telemetry that writes JSON lines at or above `level` to `write` (stdout by
+ * default) and keeps its own metrics.
+ */
 export const make = (level: LogLevel, write: (line: string) => void = (line) => console.log(line)): TelemetryShape => {
   const log: TelemetryShape["log"] = (lineLevel, message, fields) => {
     if (rank[lineLevel] < rank[level]) return;
     write(JSON.stringify({ time: new Date().toISOString(), level: lineLevel, msg: message, ...fields }));
   };
+  const metrics = new Metrics();
   return {
     log,
-    requestFinished: (trace) =>
-      log(trace.status >= 500 ? "error" : "info", "request", {
-        request_id: trace.requestId,
-        route: trace.route,
-        virtual_key_id: trace.virtualKeyId,
-        model_requested: trace.modelRequested,
-        provider: trace.provider,
-        model: trace.model,
-        stream: trace.stream,
-        status: trace.status,
-        attempts: trace.attempts.length,
-        latency_ms: trace.latencyMs,
-        tokens_in: trace.usage?.input_tokens,
-        tokens_out: trace.usage?.output_tokens,
-        cost_usd: trace.cost?.total_cost,
-        error_type: trace.errorType,
-      }),
+    metrics,
+    requestFinished: (trace) => {
+      if (quietRoutes.has(trace.route)) {
+        if (rank.debug >= rank[level]) log("debug", "request", requestFields(trace));
+        return;
+      }
+      metrics.record(trace);
+      const lineLevel = trace.status >= 500 ? "error" : "info";
+      if (rank[lineLevel] >= rank[level]) log(lineLevel, "request", requestFields(trace));
+    },
   };
 };
 

@@ -1,0 +1,44 @@
+/**
+ * `GET /metrics`: the Prometheus scrape endpoint. When `metrics_key` is
+ * configured, it answers only `Authorization: Bearer <metrics_key>` (compared
+ * as digests in constant time); otherwise it is open, like Bifrost's.
+ */
+import { Effect } from "effect";
+import { digestsEqual, sha256 } from "../auth/keys.ts";
+import { GatewayError } from "../errors/GatewayError.ts";
+import type { Route } from "../http/handler.ts";
+import { contentType } from "./metrics.ts";
+import type { TelemetryShape } from "./Telemetry.ts";
+
+export const metricsPath = "/metrics";
+
+const bearerOf = (request: Request): string | undefined =>
+  /^\s*bearer\s+(\S+)\s*$/i.exec(request.headers.get("authorization") ?? "")?.[1];
+
+const missingKey = () =>
+  new GatewayError({
+    status: 401,
+    type: "authentication_error",
+    message: "Missing or invalid metrics key. Pass the configured metrics_key as a Bearer token.",
+    param: null,
+    code: "invalid_api_key",
+    headers: { "www-authenticate": 'Bearer realm="metrics"' },
+  });
+
+export const metricsRoute = (metricsKey: string | undefined, telemetry: TelemetryShape): Route<never> => {
+  const expected = metricsKey ? sha256(metricsKey) : undefined;
+  const headers = { "content-type": contentType, "cache-control": "no-store" };
+  return {
+    methods: {
+      GET: (request) => {
+        if (expected) {
+          const presented = bearerOf(request);
+          if (presented === undefined || !digestsEqual(sha256(presented), expected)) {
+            return Effect.fail(missingKey());
+          }
+        }
+        return Effect.sync(() => new Response(telemetry.metrics?.render() ?? "", { headers }));
+      },
+    },
+  };
+};

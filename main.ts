@@ -1,16 +1,23 @@
 /**
- * Starts the gateway.
+ * Starts the gateway as a server process: `deno task start`, `deno run ...
+ * main.ts --config gateway.json`, the `deno task bundle` file and the
+ * `deno task compile` binaries. (`deno serve` and Deno Deploy use `serve.ts`:
+ * under `deno serve` this module could not tell that it must not listen itself.)
  *
- * - `deno task start` (or `deno run ... main.ts --config gateway.json`) serves with `Deno.serve`.
- * - `deno serve main.ts` and Deno Deploy use the default export's `fetch`.
+ * On SIGTERM or SIGINT: the listener closes, open streams may finish for
+ * `shutdown_grace_ms`, the rest end with an error frame, every finished
+ * request's usage is recorded, buffered spans are flushed, and the process
+ * exits 0. A second signal ends the open streams at once.
  */
 import { makeGateway } from "./src/app.ts";
 import { ConfigError, loadConfig } from "./src/config/load.ts";
+import * as Telemetry from "./src/observability/Telemetry.ts";
 
 const start = async () => {
   try {
     const { origin, config } = loadConfig();
-    return { origin, config, gateway: await makeGateway(config) };
+    const telemetry = Telemetry.make(config.logLevel);
+    return { origin, config, telemetry, gateway: await makeGateway(config, { telemetry }) };
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message);
@@ -20,27 +27,43 @@ const start = async () => {
   }
 };
 
-const { origin, config, gateway } = await start();
-
 if (import.meta.main) {
+  const { origin, config, telemetry, gateway } = await start();
   const server = Deno.serve({
     hostname: config.host,
     port: config.port,
+    // Printed at every log level: operators and the benchmark read the port from it.
     onListen: ({ hostname, port }) =>
-      console.log(
-        JSON.stringify({
-          time: new Date().toISOString(),
-          level: "info",
-          msg: `gateway listening on http://${hostname}:${port}`,
-          config: origin,
-        }),
-      ),
+      console.log(JSON.stringify({
+        time: new Date().toISOString(),
+        level: "info",
+        msg: `gateway listening on http://${hostname}:${port}`,
+        config: origin,
+      })),
   }, gateway.fetch);
-  const stop = () => {
-    server.shutdown().finally(() => gateway.dispose()).finally(() => Deno.exit(0));
-  };
-  Deno.addSignalListener("SIGINT", stop);
-  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", stop);
-}
 
-export default { fetch: gateway.fetch } satisfies Deno.ServeDefaultExport;
+  let stopping = false;
+  const stop = async (signal: Deno.Signal) => {
+    if (stopping) {
+      telemetry.log("warn", "second signal: ending open streams now", { signal });
+      await gateway.shutdown(0);
+      return;
+    }
+    stopping = true;
+    telemetry.log("info", "shutting down", {
+      signal,
+      open_streams: gateway.openStreams(),
+      grace_ms: config.shutdownGraceMs,
+    });
+    // `server.shutdown()` closes the listener at once and resolves when every response is
+    // written, streams included; the gateway meanwhile ends streams that outlive the grace.
+    const closed = server.shutdown();
+    await gateway.shutdown(config.shutdownGraceMs);
+    await closed;
+    await gateway.dispose();
+    telemetry.log("info", "stopped", { signal });
+    Deno.exit(0);
+  };
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT", "SIGBREAK"] : ["SIGINT", "SIGTERM"];
+  for (const signal of signals) Deno.addSignalListener(signal, () => void stop(signal));
+}

@@ -9,11 +9,11 @@
  * appear in an answer except the one that creates them.
  */
 import { Effect, Schema, SchemaIssue } from "effect";
-import { KeyRegistry, type KeyEntry } from "../auth/KeyRegistry.ts";
+import { type KeyEntry, KeyRegistry } from "../auth/KeyRegistry.ts";
 import { digestsEqual, presentedCredentials, sha256 } from "../auth/keys.ts";
 import { periodBounds, windowsAt } from "../auth/periods.ts";
 import { storeUnavailable } from "../auth/errors.ts";
-import { nanosToUsd, usdToNanos, type CurrentUsage } from "../auth/usage_record.ts";
+import { type CurrentUsage, nanosToUsd, usdToNanos } from "../auth/usage_record.ts";
 import { UsageStore } from "../auth/UsageStore.ts";
 import { Budget, RateLimit } from "../config/schema.ts";
 import { badRequest, type GatewayError, methodNotAllowed, notFound, unauthorized } from "../errors/GatewayError.ts";
@@ -113,7 +113,9 @@ const keyView = (entry: KeyEntry, usage: CurrentUsage | undefined, now: number) 
 
 // ===== Routes =====
 
-export const adminRoutes = (options: AdminOptions): ReadonlyArray<readonly [string, Route<KeyRegistry | UsageStore>]> => {
+export const adminRoutes = (
+  options: AdminOptions,
+): ReadonlyArray<readonly [string, Route<KeyRegistry | UsageStore>]> => {
   const adminDigest = sha256(options.adminKey);
   const clock = options.clock ?? Date.now;
 

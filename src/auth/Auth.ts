@@ -220,8 +220,12 @@ export const make = (config: GatewayConfig, options: AuthOptions = {}) =>
           ...(entry.rateLimit?.requestsPerMinute !== undefined
             ? { requestsPerMinute: entry.rateLimit.requestsPerMinute }
             : {}),
-          ...(entry.rateLimit?.tokensPerMinute !== undefined ? { tokensPerMinute: entry.rateLimit.tokensPerMinute } : {}),
-          ...(entry.budget ? { budget: { period: entry.budget.period, maxNanos: usdToNanos(entry.budget.maxUsd) } } : {}),
+          ...(entry.rateLimit?.tokensPerMinute !== undefined
+            ? { tokensPerMinute: entry.rateLimit.tokensPerMinute }
+            : {}),
+          ...(entry.budget
+            ? { budget: { period: entry.budget.period, maxNanos: usdToNanos(entry.budget.maxUsd) } }
+            : {}),
         };
         const admission = yield* store.admit(request).pipe(Effect.mapError(() => storeUnavailable()));
         if (admission.outcome === "stale") {

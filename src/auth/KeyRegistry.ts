@@ -79,7 +79,9 @@ const fromStored = (key: StoredKey): KeyEntry => ({
         ...(key.rate_limit.requests_per_minute !== undefined
           ? { requestsPerMinute: key.rate_limit.requests_per_minute }
           : {}),
-        ...(key.rate_limit.tokens_per_minute !== undefined ? { tokensPerMinute: key.rate_limit.tokens_per_minute } : {}),
+        ...(key.rate_limit.tokens_per_minute !== undefined
+          ? { tokensPerMinute: key.rate_limit.tokens_per_minute }
+          : {}),
       },
     }
     : {}),
@@ -133,7 +135,9 @@ export const make = (config: GatewayConfig) =>
       find: (digest) => {
         const hit = byDigest.get(digest);
         if (hit) return Effect.succeed(hit);
-        return io(store.findKey(digest)).pipe(Effect.map((key) => key && key.digest === digest ? remember(key) : undefined));
+        return io(store.findKey(digest)).pipe(
+          Effect.map((key) => key && key.digest === digest ? remember(key) : undefined),
+        );
       },
       cached: (id) => byId.get(id),
       reload: (id) =>

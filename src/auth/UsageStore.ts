@@ -13,7 +13,7 @@ import type { BudgetPeriod, Windows } from "./periods.ts";
 import { makeKvStore } from "./stores/kv.ts";
 import { makeMemoryStore } from "./stores/memory.ts";
 import { makeRedisStore } from "./stores/redis.ts";
-import type { AdmitRequest, Admission, CurrentUsage, SettleRequest } from "./usage_record.ts";
+import type { Admission, AdmitRequest, CurrentUsage, SettleRequest } from "./usage_record.ts";
 
 /** A key made through the admin API, as stored: the value itself is never kept, only its SHA-256. */
 export interface StoredKey {

@@ -6,7 +6,14 @@
 import { GatewayError } from "../errors/GatewayError.ts";
 
 export const rateLimited = (message: string, headers: Readonly<Record<string, string>>) =>
-  new GatewayError({ status: 429, type: "rate_limit_error", message, param: null, code: "rate_limit_exceeded", headers });
+  new GatewayError({
+    status: 429,
+    type: "rate_limit_error",
+    message,
+    param: null,
+    code: "rate_limit_exceeded",
+    headers,
+  });
 
 export const budgetExceeded = (message: string) =>
   new GatewayError({ status: 402, type: "insufficient_quota", message, param: null, code: "budget_exceeded" });

@@ -39,7 +39,9 @@ const open = async (path: string): Promise<Deno.Kv> => {
 
 /** After a conflict, wait a little (growing, jittered) so a crowd of writers does not collide again at once. */
 const backoff = (attempt: number) =>
-  attempt === 0 ? Promise.resolve() : new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(attempt, 8)));
+  attempt === 0
+    ? Promise.resolve()
+    : new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(attempt, 8)));
 
 /** Runs `step` until its commit succeeds; `step` returns `undefined` when it committed nothing because of a conflict. */
 const retrying = async <A>(step: () => Promise<{ readonly done: true; readonly value: A } | undefined>): Promise<A> => {
@@ -57,7 +59,8 @@ export const makeKvStore = (path: string) =>
   Effect.acquireRelease(
     Effect.tryPromise({
       try: () => open(path),
-      catch: (cause) => new StoreError({ message: `cannot open the Deno KV store at ${path}: ${(cause as Error).message}` }),
+      catch: (cause) =>
+        new StoreError({ message: `cannot open the Deno KV store at ${path}: ${(cause as Error).message}` }),
     }),
     (kv) => Effect.sync(() => kv.close()),
   ).pipe(Effect.map((kv): UsageStoreShape => {
@@ -93,7 +96,10 @@ export const makeKvStore = (path: string) =>
             return commit.ok ? done(undefined) : undefined;
           })),
       usage: (keyId, windows) =>
-        run("read", async () => currentUsage((await kv.get<UsageRecord>(usageKey(keyId))).value ?? emptyRecord, windows)),
+        run(
+          "read",
+          async () => currentUsage((await kv.get<UsageRecord>(usageKey(keyId))).value ?? emptyRecord, windows),
+        ),
       listKeys: () =>
         run("list", async () => {
           const keys: StoredKey[] = [];
@@ -124,7 +130,9 @@ export const makeKvStore = (path: string) =>
             const old = await kv.get<StoredKey>(keyKey(key.id));
             if (old.value === null) return done(false);
             const op = kv.atomic().check(old).set(keyKey(key.id), key);
-            if (old.value.digest !== key.digest) op.delete(digestKey(old.value.digest)).set(digestKey(key.digest), key.id);
+            if (old.value.digest !== key.digest) {
+              op.delete(digestKey(old.value.digest)).set(digestKey(key.digest), key.id);
+            }
             return (await op.commit()).ok ? done(true) : undefined;
           })),
       deleteKey: (id) =>

@@ -295,18 +295,36 @@ Deno.test("a stream's real tokens and cost are recorded when it ends, also when 
   });
 });
 
-Deno.test("a stream the client cuts off is counted and the gateway keeps serving", async () => {
-  await withGateway({ admin_key: ADMIN }, async ({ gateway }) => {
-    const response = await postJson(gateway, "/v1/chat/completions", {
-      model: "openai/gpt-5",
-      stream: true,
-      messages: [{ role: "user", content: "hi" }],
-    }, {});
-    const reader = response.body!.getReader();
-    await reader.read();
-    await reader.cancel();
-    assert.equal((await ask(gateway)).status, 200);
-    assert.equal((await keyUsage(gateway, "team-a")).requests_this_minute, 2);
+Deno.test("a stream the client cuts off is settled and counted, and the gateway keeps serving", async () => {
+  await withKvPath(async (path) => {
+    const usage = usageOf(10, 5);
+    // The upstream stalls after its first delta, so the only way the stream ends is the client leaving.
+    const upstream = startFakeUpstream((request) =>
+      request.body.stream
+        ? { sse: [...streamSteps(usage).slice(0, 2), { delayMs: 30_000 }, ...streamSteps(usage).slice(2)] }
+        : { json: responseJson(usage) }
+    );
+    const config = testConfig(upstream.url, { admin_key: ADMIN, store: { kind: "kv", path } });
+    try {
+      const gateway = await startGateway(config, { clock: () => T0 });
+      const response = await postJson(gateway, "/v1/chat/completions", {
+        model: "openai/gpt-5",
+        stream: true,
+        messages: [{ role: "user", content: "hi" }],
+      });
+      const reader = response.body!.getReader();
+      await reader.read();
+      await reader.cancel();
+      assert.equal((await ask(gateway)).status, 200);
+      await gateway.close(); // waits for the cut-off stream's settlement
+      const reopened = await startGateway(config, { clock: () => T0 });
+      const recorded = await keyUsage(reopened, "team-a");
+      await reopened.close();
+      assert.equal(recorded.requests_this_minute, 2);
+      assert.equal(recorded.tokens_this_minute, 15); // the completed request's; the cut-off one reported none
+    } finally {
+      await upstream.close();
+    }
   });
 });
 

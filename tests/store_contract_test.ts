@@ -175,6 +175,19 @@ for (const backend of backends) {
     assert.equal((await run(store.usage("k", at))).requests, 10);
   });
 
+  test("settling counts the request of a key that was admitted without the store", async (store) => {
+    await run(store.settle({ keyId: "k", windows: at, tokens: 3, nanos: 0, requests: 1 }));
+    await run(store.settle({ keyId: "k", windows: at, tokens: 4, nanos: 0, requests: 1 }));
+    await run(store.settle({ keyId: "k", windows: nextMinute, tokens: 5, nanos: 0, requests: 1 }));
+    assert.deepEqual(await run(store.usage("k", at)), {
+      requests: 0,
+      tokens: 0,
+      spentNanos: { "1d": 0, "1w": 0, "1M": 0, total: 0 },
+    });
+    const usage = await run(store.usage("k", nextMinute));
+    assert.deepEqual([usage.requests, usage.tokens], [1, 5]);
+  });
+
   test("parallel settlements lose no increment", async (store) => {
     await Promise.all(
       Array.from({ length: 60 }, () => run(store.settle({ keyId: "k", windows: at, tokens: 7, nanos: 13 }))),

@@ -97,6 +97,11 @@ export interface SettleRequest {
   readonly windows: Windows;
   readonly tokens: number;
   readonly nanos: number;
+  /**
+   * Requests to count now rather than at admission: a key without limits is
+   * admitted without touching the store, and its request is counted here.
+   */
+  readonly requests?: number;
 }
 
 /**
@@ -143,6 +148,7 @@ export const settleInto = (record: UsageRecord, request: SettleRequest): UsageRe
   const base = rolled(record, request.windows);
   return {
     ...base,
+    requests: base.requests + (request.requests ?? 0),
     tokens: base.tokens + request.tokens,
     dayNanos: base.dayNanos + request.nanos,
     weekNanos: base.weekNanos + request.nanos,

@@ -43,8 +43,10 @@ return {outcome, tostring(requests), tostring(tokens), day, week, month, total}
 
 const SETTLE = `
 local h = redis.call('HMGET', KEYS[1], 'minute', 'day', 'week', 'month')
-if h[1] == ARGV[1] then redis.call('HINCRBY', KEYS[1], 'tokens', ARGV[5])
-else redis.call('HSET', KEYS[1], 'minute', ARGV[1], 'requests', 0, 'tokens', ARGV[5]) end
+if h[1] == ARGV[1] then
+  redis.call('HINCRBY', KEYS[1], 'tokens', ARGV[5])
+  redis.call('HINCRBY', KEYS[1], 'requests', ARGV[7])
+else redis.call('HSET', KEYS[1], 'minute', ARGV[1], 'requests', ARGV[7], 'tokens', ARGV[5]) end
 local periods = {{'day', 2}, {'week', 3}, {'month', 4}}
 for _, p in ipairs(periods) do
   if h[p[2]] == ARGV[p[2]] then redis.call('HINCRBY', KEYS[1], p[1] .. '_nanos', ARGV[6])
@@ -202,6 +204,7 @@ export const makeRedisStore = (url: string, prefix = "gateway:") =>
             windows.month,
             String(Math.round(request.tokens)),
             String(Math.round(request.nanos)),
+            String(request.requests ?? 0),
           ]);
         }),
       usage: (keyId, windows) =>

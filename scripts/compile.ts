@@ -11,6 +11,7 @@
  *
  *     deno task compile                                  # every target
  *     deno task compile x86_64-unknown-linux-gnu         # named targets only
+ *     deno task compile --strict                         # fail when the runtime is unreachable (releases)
  */
 
 export const targets = [
@@ -64,6 +65,7 @@ const removeLeftovers = async () => {
 
 if (import.meta.main) {
   const named = Deno.args.filter((arg) => !arg.startsWith("-"));
+  const strict = Deno.args.includes("--strict");
   const denort = Deno.env.get("DENORT_BIN");
   const chosen = named.length > 0 ? named : denort ? [Deno.build.target] : [...targets];
   for (const target of chosen) {
@@ -72,7 +74,7 @@ if (import.meta.main) {
       console.log(`built ${outputFor(target)}`);
       continue;
     }
-    if (isDownloadFailure(stderr)) {
+    if (isDownloadFailure(stderr) && !strict) {
       console.log(
         `deno compile needs Deno's runtime (denort) for ${target} from dl.deno.land, which is unreachable here; ` +
           "skipping the binaries. Set DENORT_BIN to a denort binary for this machine, or let the release " +

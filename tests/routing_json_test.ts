@@ -4,102 +4,18 @@
  * called, how many times, with which key, and exactly what the client got.
  */
 import assert from "node:assert/strict";
-import type { RequestTrace } from "../src/http/RequestTrace.ts";
-import * as Telemetry from "../src/observability/Telemetry.ts";
-import { type FakeUpstream, jsonFixture, type Script, startFakeUpstream } from "./support/fake_upstream.ts";
-import { postJson, type RunningGateway, startGateway, testConfig, VK } from "./support/gateway.ts";
+import { jsonFixture } from "./support/fake_upstream.ts";
+import { postJson, VK } from "./support/gateway.ts";
+import { attemptsOf, routingHeaders, withPair } from "./routing_helpers.ts";
 
 const primaryAnswer = jsonFixture("routing/primary_answer.json");
-const fallbackAnswer = jsonFixture("routing/fallback_answer.json");
 
 const upstreamError = (status: number, message: string, code: string | null = null) => ({
   status,
   json: { error: { message, type: status >= 500 ? "server_error" : "invalid_request_error", param: null, code } },
 });
 
-/** Short waits so the suite stays fast; each test overrides what it exercises. */
-const fast = {
-  retry: { max_retries: 1, initial_backoff_ms: 1, max_backoff_ms: 5 },
-  timeouts: { connect_ms: 2_000, first_byte_ms: 2_000, idle_ms: 2_000, total_ms: 5_000 },
-};
-
-interface Pair {
-  readonly gateway: RunningGateway;
-  readonly primary: FakeUpstream;
-  readonly backup: FakeUpstream;
-  /** The trace of the `n`th finished request (1-based), once it is reported. */
-  readonly finished: (n: number) => Promise<RequestTrace>;
-}
-
-/** A telemetry that keeps every finished request's trace, so tests can read the attempts routing recorded. */
-const recordingTelemetry = () => {
-  const traces: RequestTrace[] = [];
-  const wakers = new Set<() => void>();
-  const base = Telemetry.make("silent");
-  const telemetry: Telemetry.TelemetryShape = {
-    ...base,
-    requestFinished: (trace) => {
-      traces.push(trace);
-      base.requestFinished(trace);
-      for (const wake of wakers) wake();
-    },
-  };
-  const finished = (n: number) =>
-    new Promise<RequestTrace>((resolve, reject) => {
-      const check = () => {
-        if (traces.length < n) return false;
-        clearTimeout(guard);
-        wakers.delete(wake);
-        resolve(traces[n - 1]);
-        return true;
-      };
-      const wake = () => void check();
-      const guard = setTimeout(() => {
-        wakers.delete(wake);
-        reject(new Error(`expected ${n} finished request(s), saw ${traces.length}`));
-      }, 5_000);
-      if (!check()) wakers.add(wake);
-    });
-  return { telemetry, finished };
-};
-
-const attemptsOf = (trace: RequestTrace) => trace.attempts.map((a) => [a.provider, a.outcome, a.next]);
-
-/** Provider `openai` (the primary) and provider `backup`, each a fake upstream; `overrides` per provider. */
-const withPair = async (
-  scripts: { primary: Script; backup?: Script },
-  overrides: { primary?: Record<string, unknown>; backup?: Record<string, unknown>; top?: Record<string, unknown> },
-  body: (pair: Pair) => Promise<void>,
-) => {
-  const primary = startFakeUpstream(scripts.primary);
-  const backup = startFakeUpstream(scripts.backup ?? (() => ({ json: fallbackAnswer })));
-  const { telemetry, finished } = recordingTelemetry();
-  const gateway = await startGateway(
-    testConfig(primary.url, {
-      providers: {
-        openai: { base_url: primary.url, keys: [{ value: "sk-primary-secret" }], ...fast, ...overrides.primary },
-        backup: { base_url: backup.url, keys: [{ value: "sk-backup-secret" }], ...fast, ...overrides.backup },
-      },
-      ...overrides.top,
-    }),
-    { telemetry },
-  );
-  try {
-    await body({ gateway, primary, backup, finished });
-  } finally {
-    await gateway.close();
-    await primary.close();
-    await backup.close();
-  }
-};
-
 const request = { model: "openai/gpt-5", fallbacks: ["backup/gpt-4.1"], input: [{ role: "user", content: "hi" }] };
-
-const routingHeaders = (response: Response) => ({
-  provider: response.headers.get("x-gateway-provider"),
-  model: response.headers.get("x-gateway-model"),
-  attempts: response.headers.get("x-gateway-attempts"),
-});
 
 const routingFields = (body: { extra_fields: Record<string, unknown> }) => ({
   provider: body.extra_fields.provider,

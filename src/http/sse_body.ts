@@ -5,7 +5,10 @@
  * Pull-based, so a slow client slows the upstream read and memory stays
  * bounded; a client that goes away cancels the body, which aborts the
  * upstream request. While nothing is written for `keepaliveMs`, a `: keepalive`
- * comment keeps proxies from cutting a silent (reasoning) stream.
+ * comment keeps proxies from cutting a silent stream: long reasoning, or
+ * start-up events routing holds back (maximhq/bifrost#5212, kortix-ai/suna#3696).
+ * One timer per stream that checks the time of the last write, so writing an
+ * event costs one `performance.now()`, not a timer reset.
  */
 import { errorFrame } from "../errors/response.ts";
 import type { ChunkEncoder } from "../encode/chunks.ts";
@@ -33,18 +36,23 @@ export const sseBody = (options: SseBodyOptions): ReadableStream<Uint8Array> => 
   let ended = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let controllerRef: ReadableStreamDefaultController<Uint8Array> | undefined;
+  let lastWrite = performance.now();
 
-  const armKeepalive = () => {
-    if (timer !== undefined) clearTimeout(timer);
-    timer = setTimeout(() => {
-      if (ended || !controllerRef) return;
-      try {
-        controllerRef.enqueue(keepaliveFrame);
-      } catch {
-        return;
-      }
-      armKeepalive();
-    }, keepaliveMs);
+  const armKeepalive = (delay: number) => {
+    timer = setTimeout(keepalive, Math.max(1, Math.ceil(delay)));
+  };
+  const keepalive = () => {
+    timer = undefined;
+    if (ended || !controllerRef) return;
+    const silent = performance.now() - lastWrite;
+    if (silent < keepaliveMs) return armKeepalive(keepaliveMs - silent);
+    try {
+      controllerRef.enqueue(keepaliveFrame);
+    } catch {
+      return;
+    }
+    lastWrite = performance.now();
+    armKeepalive(keepaliveMs);
   };
 
   const finish = (end: StreamEnd) => {
@@ -67,7 +75,7 @@ export const sseBody = (options: SseBodyOptions): ReadableStream<Uint8Array> => 
   return new ReadableStream<Uint8Array>({
     start(controller) {
       controllerRef = controller;
-      armKeepalive();
+      armKeepalive(keepaliveMs);
       if (options.shutdown?.aborted) queueMicrotask(endForShutdown);
       else options.shutdown?.addEventListener("abort", endForShutdown, { once: true });
     },
@@ -90,7 +98,7 @@ export const sseBody = (options: SseBodyOptions): ReadableStream<Uint8Array> => 
             options.onFirstOutput?.();
           }
           controller.enqueue(encoder.encode(text));
-          armKeepalive();
+          lastWrite = performance.now();
           if (options.encoder.finished) {
             events.cancel();
             finish(options.encoder.failed ? "failed" : "completed");
@@ -101,8 +109,9 @@ export const sseBody = (options: SseBodyOptions): ReadableStream<Uint8Array> => 
       } catch (error) {
         if (ended) return;
         controller.enqueue(encoder.encode(errorFrame(error)));
-        finish("failed");
+        // Cancel first, so routing has recorded every attempt before `onEnd` reports the request.
         events.cancel();
+        finish("failed");
         controller.close();
       }
     },

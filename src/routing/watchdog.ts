@@ -26,6 +26,8 @@ export class Watchdog {
   private phase: "headers" | "first_event" | "events";
   private waitingSince = -1;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** When (`performance.now()`) the armed check runs. */
+  private dueAt = Infinity;
   private stopped = false;
 
   constructor(
@@ -58,7 +60,13 @@ export class Watchdog {
 
   /** The gateway starts waiting for the upstream's next event. */
   waiting(): void {
-    this.waitingSince = performance.now();
+    const now = performance.now();
+    this.waitingSince = now;
+    // Only right after the first event can the armed check be later than this wait's idle limit.
+    if (this.phase === "events" && this.dueAt > now + this.timeouts.idleMs && !this.stopped) {
+      clearTimeout(this.timer);
+      this.arm(this.timeouts.idleMs);
+    }
   }
 
   /** An event (or the end) arrived. */
@@ -74,7 +82,9 @@ export class Watchdog {
   }
 
   private arm(ms: number): void {
-    this.timer = setTimeout(this.check, Math.max(1, Math.ceil(ms)));
+    const delay = Math.max(1, Math.ceil(ms));
+    this.dueAt = performance.now() + delay;
+    this.timer = setTimeout(this.check, delay);
   }
 
   private readonly check = (): void => {

@@ -132,8 +132,10 @@ export interface HoldResult {
   readonly completed: number;
   readonly errors: number;
   readonly baselineRssKb: number;
-  /** Highest VmRSS sampled while the streams were open. */
+  /** Highest VmRSS sampled while the streams were being opened and held open. */
   readonly peakRssKb: number;
+  /** Highest VmRSS sampled after the release, while all of them finish at once. */
+  readonly peakDrainRssKb: number;
   readonly hwmKb: number;
   readonly lastError: string;
 }
@@ -150,8 +152,12 @@ export const holdStreams = async (
 ): Promise<HoldResult> => {
   const baselineRssKb = memory(target.pid).rssKb;
   let peakRssKb = baselineRssKb;
+  let peakDrainRssKb = 0;
+  let released = false;
   const sample = () => {
-    peakRssKb = Math.max(peakRssKb, memory(target.pid).rssKb);
+    const rss = memory(target.pid).rssKb;
+    if (released) peakDrainRssKb = Math.max(peakDrainRssKb, rss);
+    else peakRssKb = Math.max(peakRssKb, rss);
   };
   const sampler = setInterval(sample, options.sampleEveryMs);
   let open = 0;
@@ -206,14 +212,17 @@ export const holdStreams = async (
     // Hold a little longer so the sampler sees the settled state.
     await new Promise((resolve) => setTimeout(resolve, options.holdMs));
     sample();
+    released = true;
     await release();
     await within(Promise.all(streams), options.openTimeoutMs);
+    sample();
     return {
       open: openNow,
       completed,
       errors,
       baselineRssKb,
       peakRssKb,
+      peakDrainRssKb,
       hwmKb: memory(target.pid).hwmKb,
       lastError,
     };

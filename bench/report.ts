@@ -207,6 +207,12 @@ export const table = (r: BenchResults, f: Figures): string => {
     mb(r.hold.floor.peakRssKb),
     mb(r.hold.gateway.peakRssKb),
     fmtRatio(r.hold.gateway.peakRssKb / r.hold.floor.peakRssKb),
+  ], [
+    `peak RSS while those ${r.settings.streams} streams finish at once (MB)`,
+    "–",
+    mb(r.hold.floor.peakDrainRssKb),
+    mb(r.hold.gateway.peakDrainRssKb),
+    fmtRatio(r.hold.gateway.peakDrainRssKb / r.hold.floor.peakDrainRssKb),
   ]);
   const header = ["", "direct", "floor", "gateway", "gateway/floor"];
   return markdownTable(header, rows);
@@ -273,8 +279,9 @@ export const details = (r: BenchResults, f: Figures): string => {
   const hold = (name: "floor" | "gateway") => {
     const h = r.hold[name];
     return `- ${name}: ${h.open}/${r.settings.streams} streams open at once, ${h.completed} completed, ${h.errors} errors; ` +
-      `RSS ${fmtInt(h.baselineRssKb / 1024)} MB before, ${fmtInt(h.peakRssKb / 1024)} MB peak ` +
+      `RSS ${fmtInt(h.baselineRssKb / 1024)} MB before, ${fmtInt(h.peakRssKb / 1024)} MB peak while open ` +
       `(${fmtInt((h.peakRssKb - h.baselineRssKb) / Math.max(1, h.open))} KB per open stream), ` +
+      `${fmtInt(h.peakDrainRssKb / 1024)} MB peak while they finish, ` +
       `VmHWM over the whole run ${fmtInt(h.hwmKb / 1024)} MB${h.lastError ? `; last error: ${h.lastError}` : ""}.`;
   };
   const lastErrors = [r.latency.json, r.latency.sse, r.throughput.json, r.throughput.sse, r.throughput.short]
@@ -350,8 +357,9 @@ ${verdictList(verdicts(r, f))}
   A third phase (half as long) streams ${r.eventsPerShortStream}-event answers, so CPU per event is
   also given as the marginal cost: the CPU difference between the two stream lengths over their event difference.
 - **Peak RSS**: ${s.streams} streams opened at once through the floor, then through the gateway; the mock pauses
-  each after its first text delta until all are open. VmRSS is sampled every 20 ms, then the streams are
-  released and read to their end.
+  each after its first text delta until all are open, and for half a second more. VmRSS is sampled every
+  20 ms: the open-streams peak is the highest sample until the mock releases them; the second figure is the
+  highest sample while all of them then stream their remaining events and finish at once.
 - Servers run behind \`bench/guard.ts\`, which stops them when the bench exits in any way.
 
 ## Details

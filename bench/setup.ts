@@ -21,6 +21,8 @@ export interface SetupOptions {
   readonly deadlineMs: number;
   /** Run the floor and the gateway under `--cpu-prof`, writing profiles here. */
   readonly profileDir?: string;
+  /** More `deno run` flags for the gateway only (`--v8-flags=--trace-gc`, say). */
+  readonly gatewayFlags?: ReadonlyArray<string>;
   /** For the gateway's config file. */
   readonly tempDir: string;
 }
@@ -88,6 +90,7 @@ export const startBenchServers = async (options: SetupOptions): Promise<BenchSer
       "--allow-write",
       "--allow-sys",
       ...profileFlags,
+      ...(options.gatewayFlags ?? []),
       `${root}main.ts`,
       "--config",
       configPath,

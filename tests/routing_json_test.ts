@@ -329,3 +329,23 @@ Deno.test("a client that goes away during a request aborts the upstream at once,
     },
   );
 });
+
+Deno.test("a 429 that outlasts every retry and fallback reaches the client as 429 with the primary's Retry-After", async () => {
+  const limited = () => ({
+    status: 429,
+    headers: { "retry-after-ms": "3" },
+    json: {
+      error: { message: "Rate limit reached for gpt-5.", type: "requests", param: null, code: "rate_limit_exceeded" },
+    },
+  });
+  await withPair({ primary: limited, backup: limited }, {}, async ({ gateway, primary, backup }) => {
+    const response = await postJson(gateway, "/cursor/v1/chat/completions", request);
+    assert.equal(response.status, 429);
+    assert.equal(response.headers.get("retry-after"), "1");
+    const body = await response.json();
+    assert.equal(body.error.message, "Rate limit reached for gpt-5. (gave up after 4 upstream attempts)");
+    assert.equal(body.error.code, "rate_limit_exceeded");
+    assert.equal(primary.requests.length, 2);
+    assert.equal(backup.requests.length, 2);
+  });
+});

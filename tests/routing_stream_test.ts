@@ -327,7 +327,7 @@ Deno.test("keepalive comments flow while start-up events are held back, then the
   );
 });
 
-Deno.test("keepalive comments flow while a committed stream is silent, and do not count as upstream activity", async () => {
+Deno.test("keepalive comments flow while a committed stream is silent between events", async () => {
   await withPair(
     { primary: () => stream([...firstOutput, { delayMs: 300 }, ...primaryText.slice(5)]) },
     { top: { keepalive_ms: 25 } },
@@ -448,6 +448,43 @@ Deno.test("when every attempt fails before output, the stream ends with the prim
       );
       assert.equal(primary.requests.length, 2);
       assert.equal(backup.requests.length, 2);
+    },
+  );
+});
+
+Deno.test("held-back start-up events are bounded: past 64 of them the stream commits, and a later error is a frame", async () => {
+  const created = startUp[0];
+  const inProgress = startUp[1];
+  const chatter: SseStep[] = Array.from({ length: 70 }, () => inProgress);
+  const failure = {
+    event: { type: "error", error: { type: "server_error", code: "server_error", message: "Late failure." } },
+  };
+  await withPair(
+    { primary: () => stream([created, ...chatter, failure]), backup: fallbackText },
+    { primary: { retry: { max_retries: 0 } } },
+    async ({ gateway, primary, backup }) => {
+      const client = await readStream(await postJson(gateway, "/cursor/v1/chat/completions", request));
+      assert.equal(client.errors.length, 1);
+      assert.equal(client.errors[0].error.message, "Late failure.");
+      assert.equal(primary.requests.length, 1);
+      assert.equal(backup.requests.length, 0, "committed streams never switch");
+    },
+  );
+});
+
+Deno.test("total_ms bounds a whole streamed attempt even while events keep coming", async () => {
+  const trickle: SseStep[] = [...firstOutput];
+  for (let i = 0; i < 40; i++) trickle.push({ delayMs: 20 }, primaryText[5]);
+  await withPair(
+    { primary: () => stream(trickle) },
+    { primary: { timeouts: { idle_ms: 5_000, total_ms: 250 } } },
+    async ({ gateway, primary, backup }) => {
+      const client = await readStream(await postJson(gateway, "/cursor/v1/chat/completions", request));
+      assert.ok(client.content.startsWith("Answer from the "));
+      assert.equal(client.errors.length, 1);
+      assert.match(client.errors[0].error.message, /total_ms 250 ms/);
+      await primary.waitForAborts(1);
+      assert.equal(backup.requests.length, 0);
     },
   );
 });

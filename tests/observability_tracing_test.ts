@@ -86,6 +86,7 @@ Deno.test("each request is exported as a server span with a child per stage and 
       const stream = await postJson(gateway, ROUTE, { model: "openai/gpt-5", input: "hi", stream: true });
       await stream.text();
       await untilLogged(gateway, 2);
+      for (const probe of ["/health", "/metrics"]) await (await gateway.fetch(probe)).body?.cancel();
     },
   );
 
@@ -102,6 +103,8 @@ Deno.test("each request is exported as a server span with a child per stage and 
   );
 
   const roots = spans.filter((span) => span.name === `POST ${ROUTE}`);
+  // Health probes and metric scrapes are not traced.
+  assert.deepEqual(spans.filter((span) => span.name.startsWith("GET ")), []);
   assert.equal(roots.length, 2);
   const [joined] = roots.filter((span) => span.traceId === TRACE_ID);
   assert.ok(joined, "the caller's traceparent was not followed");

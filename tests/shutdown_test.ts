@@ -142,7 +142,7 @@ Deno.test("a stream still open when the grace period ends gets an error frame, a
     // The request line is written after its settlement completed: shutdown waited for it.
     const line = logs.map((l) => JSON.parse(l)).find((l) => l.msg === "request");
     assert.equal(line?.stream, true);
-    assert.equal(line?.error_type, "stream_error");
+    assert.equal(line?.error_type, "gateway_shutting_down");
   } finally {
     await gateway.dispose();
     await upstream.close();
@@ -286,7 +286,7 @@ Deno.test({
       assert.equal(status.code, 0);
       assert.ok(gateway.lines.some((l) => JSON.parse(l).msg === "stopped"));
       const request = gateway.lines.map((l) => JSON.parse(l)).find((l) => l.msg === "request");
-      assert.equal(request?.error_type, "stream_error");
+      assert.equal(request?.error_type, "gateway_shutting_down");
     } finally {
       try {
         gateway.child.kill("SIGKILL");

@@ -47,7 +47,9 @@ export interface PipelineHooks {
   readonly shutdown?: AbortSignal;
 }
 
-const noSpan: SpanHook = () => (self) => self;
+const unchanged = <A, E, R>(self: Effect.Effect<A, E, R>) => self;
+/** Tracing off: every stage is left as it is, with nothing allocated. */
+const noSpan: SpanHook = () => unchanged;
 
 export const chatCompletions = (request: Request, trace: RequestTrace, hooks: PipelineHooks) =>
   Effect.gen(function* () {
@@ -135,7 +137,13 @@ export const chatCompletions = (request: Request, trace: RequestTrace, hooks: Pi
       onEnd: (end: StreamEnd) => {
         recordServed(events.attempt());
         trace.status = 200;
-        if (end !== "completed") trace.errorType = end === "cancelled" ? "client_cancelled" : "stream_error";
+        if (end !== "completed") {
+          trace.errorType = end === "cancelled"
+            ? "client_cancelled"
+            : hooks.shutdown?.aborted
+            ? "gateway_shutting_down"
+            : "stream_error";
+        }
         hooks.runDetached(settle(encoder.usage).pipe(Effect.ensuring(Effect.sync(() => hooks.streamFinished(trace)))));
       },
     });

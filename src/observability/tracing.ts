@@ -106,12 +106,15 @@ interface Open {
 
 const noParent = { root: true } as const;
 
+/** Probes and scrapes: frequent, uninteresting, and they would drown the traces. */
+const untraced = new Set(["/health", "/metrics"]);
+
 /** Spans for requests, kept beside their traces until the request is over. */
 export const makeRequestTracing = (): RequestTracing => {
   const open = new WeakMap<RequestTrace, Open>();
 
   const request: RequestTracing["request"] = (trace, incoming) => (self) =>
-    Effect.flatMap(
+    untraced.has(trace.route) ? self : Effect.flatMap(
       Effect.makeSpan(`${incoming.method} ${trace.routePattern ?? trace.route}`, {
         kind: "server",
         ...parentFrom(incoming.headers),

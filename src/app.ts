@@ -70,7 +70,13 @@ export const makeGateway = async (config: GatewayConfig, options: GatewayOptions
   const inflight = new Inflight();
   telemetry.metrics?.gauge("gateway_open_streams", "SSE streams open right now.", () => inflight.openStreams);
   const tracing = Tracing.tracingSetup(options.env ?? Tracing.processEnv());
-  if (!tracing.enabled && tracing.reason) telemetry.log("warn", tracing.reason);
+  if (tracing.enabled) {
+    // The host only: an endpoint URL may carry credentials.
+    telemetry.log("info", "exporting traces over OTLP", {
+      host: URL.parse(tracing.endpoint)?.host,
+      protocol: tracing.protocol,
+    });
+  } else if (tracing.reason) telemetry.log("warn", tracing.reason);
   return {
     fetch: makeHandler({
       config,

@@ -168,6 +168,8 @@ Deno.test("tracing is off unless an OTLP endpoint is named, and only OTLP over H
     tracingSetup({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318", OTEL_TRACES_EXPORTER: "console, OTLP" }),
     { enabled: true, endpoint: "http://c:4318", protocol: "http/protobuf" },
   );
+  const typo = tracingSetup({ OTEL_EXPORTER_OTLP_ENDPOINT: "collector:4318" });
+  assert.equal(typo.enabled, false);
   const grpc = tracingSetup({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4317", OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" });
   assert.equal(grpc.enabled, false);
   assert.match(grpc.enabled ? "" : grpc.reason ?? "", /grpc is not supported/);

@@ -66,6 +66,10 @@ export const tracingSetup = (env: Env): TracingSetup => {
   if (!exporterList(env.OTEL_TRACES_EXPORTER).includes("otlp")) return { enabled: false };
   const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT;
   if (!endpoint) return { enabled: false };
+  if (!/^https?:$/.test(URL.parse(endpoint)?.protocol ?? "")) {
+    // Not echoed: an endpoint may carry credentials.
+    return { enabled: false, reason: "the OTLP endpoint is not an http(s) URL; tracing is off" };
+  }
   const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL || env.OTEL_EXPORTER_OTLP_PROTOCOL || "http/protobuf")
     .trim().toLowerCase();
   if (protocol !== "http/protobuf" && protocol !== "http/json") {

@@ -66,9 +66,12 @@ const pathText = (path: ReadonlyArray<PropertyKey | { readonly key: PropertyKey 
     .map((key) => typeof key === "number" ? `[${key}]` : `.${String(key)}`).join("").replace(/^\./, "") || "(body)";
 
 /** Decodes a body strictly: unknown fields (a `value`, say) are refused, every problem named by path. */
-const decodeBody = <S extends Schema.Top>(schema: S, raw: unknown): Effect.Effect<S["Type"], GatewayError> => {
-  const decoded = Schema.decodeUnknownExit(schema as never)(raw, { errors: "all", onExcessProperty: "error" });
-  if (decoded._tag === "Success") return Effect.succeed(decoded.value as S["Type"]);
+const decodeBody = <S extends Schema.ConstraintDecoder<unknown>>(
+  schema: S,
+  raw: unknown,
+): Effect.Effect<S["Type"], GatewayError> => {
+  const decoded = Schema.decodeUnknownExit(schema)(raw, { errors: "all", onExcessProperty: "error" });
+  if (decoded._tag === "Success") return Effect.succeed(decoded.value);
   const failure = decoded.cause.reasons.find((reason) => reason._tag === "Fail");
   const problems = failure && failure._tag === "Fail"
     ? formatIssues((failure.error as Schema.SchemaError).issue).issues.map((i) => `${pathText(i.path)}: ${i.message}`)

@@ -88,7 +88,8 @@ Deno.test("GET /metrics reports requests, upstream attempts, latency histograms 
     );
     assert.equal(all.get(`gateway_time_to_first_token_seconds_count{route="${ROUTE}",${served}}`), 1);
     assert.equal(all.get(`gateway_upstream_duration_seconds_count{${served}}`), 2);
-    assert.equal(all.get(`gateway_overhead_seconds_count{route="${ROUTE}"}`), 1);
+    assert.equal(all.get(`gateway_overhead_seconds_count{route="${ROUTE}",stream="false"}`), 1);
+    assert.equal(all.get(`gateway_overhead_seconds_count{route="${ROUTE}",stream="true"}`), 1);
     assert.equal(all.get("gateway_open_streams"), 0);
     assert.match(text, /^# TYPE gateway_requests_total counter$/m);
     assert.match(text, /^# TYPE gateway_request_duration_seconds histogram$/m);
@@ -183,18 +184,22 @@ Deno.test("retries, key rotations and fallbacks are counted by the failed attemp
     22,
   );
   // Overhead is the latency not spent waiting on the upstream: 100 - 75 ms.
-  assert.equal(all.get(`gateway_overhead_seconds_sum{route="${ROUTE}"}`), 0.05);
-  assert.equal(all.get(`gateway_overhead_seconds_bucket{route="${ROUTE}",le="0.025"}`), 2);
-  assert.equal(all.get(`gateway_overhead_seconds_bucket{route="${ROUTE}",le="0.01"}`), 0);
+  assert.equal(all.get(`gateway_overhead_seconds_sum{route="${ROUTE}",stream="false"}`), 0.05);
+  assert.equal(all.get(`gateway_overhead_seconds_bucket{route="${ROUTE}",stream="false",le="0.025"}`), 2);
+  assert.equal(all.get(`gateway_overhead_seconds_bucket{route="${ROUTE}",stream="false",le="0.01"}`), 0);
 });
 
-Deno.test("a stream has no overhead sample, and a request that never reached an upstream has none either", () => {
+Deno.test("a stream's overhead is its time to first token beyond the upstream's; no upstream, no sample", () => {
   const metrics = new Metrics();
-  metrics.record(
-    trace({ stream: true, latencyMs: 50, attempts: [{ provider: "p", model: "m", outcome: "ok", ms: 5 }] }),
-  );
+  const attempts = [{ provider: "p", model: "m", outcome: "ok", ms: 5 }];
+  metrics.record(trace({ stream: true, latencyMs: 50, firstTokenMs: 7, attempts }));
+  // A stream that never produced output has no first token to measure.
+  metrics.record(trace({ stream: true, latencyMs: 50, attempts }));
   metrics.record(trace({ status: 401, latencyMs: 1, errorType: "authentication_error" }));
   const text = metrics.render();
-  assert.ok(!text.includes("gateway_overhead_seconds"));
+  const all = samples(text);
+  assert.equal(all.get(`gateway_overhead_seconds_count{route="${ROUTE}",stream="true"}`), 1);
+  assert.equal(all.get(`gateway_overhead_seconds_sum{route="${ROUTE}",stream="true"}`), 0.002);
+  assert.equal(all.get(`gateway_overhead_seconds_count{route="${ROUTE}",stream="false"}`), undefined);
   assert.match(text, /^gateway_requests_total\{route="[^"]+",status="401",provider="",model="",virtual_key=""\} 1$/m);
 });

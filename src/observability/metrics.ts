@@ -75,7 +75,7 @@ export class Metrics {
   );
   private readonly upstream = this.histogram(
     "gateway_upstream_duration_seconds",
-    "Time an upstream call took to answer (status and headers), per attempt.",
+    "Each upstream call: until its whole answer (a stream: until its first output), or until it failed.",
     latencyBuckets,
   );
   private readonly firstToken = this.histogram(
@@ -85,7 +85,7 @@ export class Metrics {
   );
   private readonly overhead = this.histogram(
     "gateway_overhead_seconds",
-    "Non-streamed requests: total latency minus time spent waiting on the upstream.",
+    "Time the gateway added: non-streamed, latency minus upstream time; streamed, time to first token minus upstream time to first output.",
     overheadBuckets,
   );
 
@@ -156,9 +156,13 @@ export class Metrics {
         this.fallbacks.update(keyOf(p, m, outcome), () => ({ provider: p, model: m, reason: outcome }), 1);
       }
     }
-    if (!trace.stream && latencyMs !== undefined && trace.attempts.length > 0) {
-      const overheadMs = latencyMs - (trace.upstreamMs ?? upstreamMs);
-      this.overhead.update(route, () => ({ route }), Math.max(0, overheadMs) / 1000);
+    // Routing times a served stream's attempt until its first output arrived, so what the
+    // client waited for its first token beyond that is the gateway's own (auth, decode, encode).
+    const until = trace.stream ? trace.firstTokenMs : latencyMs;
+    if (until !== undefined && trace.attempts.length > 0) {
+      const stream = trace.stream ? "true" : "false";
+      const overheadMs = until - (trace.upstreamMs ?? upstreamMs);
+      this.overhead.update(keyOf(route, stream), () => ({ route, stream }), Math.max(0, overheadMs) / 1000);
     }
 
     const usage = trace.usage;

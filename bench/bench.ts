@@ -14,7 +14,7 @@
 import { parseArgs } from "node:util";
 import { closedLoop, holdStreams, Samples, sequentialBlock, type TargetName } from "./load.ts";
 import { eventsPerStream } from "./mock_upstream.ts";
-import { clockTicksPerSecond, machine } from "./procfs.ts";
+import { clockTicksPerSecond, cpuTicks, loadAverage, machine, systemBusyTicks } from "./procfs.ts";
 import { type BenchResults, type BenchSettings, figures, markdown, table, verdictList, verdicts } from "./report.ts";
 import { stopAll } from "./servers.ts";
 import { root, startBenchServers, validate } from "./setup.ts";
@@ -120,6 +120,9 @@ const samplesByTarget = () => ({ direct: new Samples(), floor: new Samples(), ga
 
 const run = async (): Promise<BenchResults> => {
   const started = performance.now();
+  const loadBefore = loadAverage();
+  const busyBefore = systemBusyTicks();
+  const selfBefore = cpuTicks(Deno.pid);
   const tempDir = await Deno.makeTempDir({ prefix: "gateway-bench-" });
   try {
     log("starting the mock upstream, the floor and the gateway");
@@ -182,13 +185,21 @@ const run = async (): Promise<BenchResults> => {
       gateway: await holdStreams(targets.gateway, settings.streams, release, holdOptions),
     };
 
+    // How much of the machine other processes took meanwhile: all busy time minus the bench's own processes.
+    const ours = [servers.mock, servers.floor, servers.gateway]
+      .reduce((sum, s) => sum + cpuTicks(s.pid) + cpuTicks(s.guardPid), cpuTicks(Deno.pid) - selfBefore);
+    const elapsedS = (performance.now() - started) / 1000;
+    const clockTicks = await clockTicksPerSecond();
+    const m = await machine();
+    const othersCores = (systemBusyTicks() - busyBefore - ours) / clockTicks / elapsedS;
     return {
       settings,
-      machine: await machine(),
+      machine: m,
       date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
       command: ["deno task bench", ...Deno.args].join(" "),
       commit: await commit(),
-      clockTicks: await clockTicksPerSecond(),
+      clockTicks,
+      load: { before: loadBefore, after: loadAverage(), othersCores: Math.max(0, othersCores) },
       bodyBytes: servers.bodies.sse.byteLength,
       eventsPerStream: eventsPerStream(settings.deltas),
       eventsPerShortStream: eventsPerStream(settings.shortDeltas),

@@ -5,7 +5,7 @@
  * `function_call` and its output, ApplyPatch history in the function envelope with raw patch
  * text), flat function tools, the custom ApplyPatch tool with a lark grammar, `reasoning`,
  * `include`, `text.verbosity`, `metadata.cursorConversationId`, `user` and `stream_options`.
- * About 10 KB serialised, a mid-sized agent turn.
+ * About 8 KB serialised: a short agent turn (real ones grow with the conversation).
  */
 
 const instructions = [

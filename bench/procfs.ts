@@ -19,6 +19,17 @@ export const cpuTicks = (pid: number): number => {
   return Number(fields[11]) + Number(fields[12]); // utime, stime: fields 14 and 15 of the whole line
 };
 
+/** Busy CPU time of the whole machine (all cores, every process), in clock ticks, from `/proc/stat`. */
+export const systemBusyTicks = (): number => {
+  const line = Deno.readTextFileSync("/proc/stat").split("\n")[0];
+  // cpu  user nice system idle iowait irq softirq steal ...
+  const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+  return user + nice + system + irq + softirq + (steal || 0);
+};
+
+/** The 1-minute load average. */
+export const loadAverage = (): number => Number(Deno.readTextFileSync("/proc/loadavg").split(" ")[0]);
+
 export interface Memory {
   /** Resident set size now, in KiB. */
   readonly rssKb: number;

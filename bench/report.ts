@@ -23,6 +23,8 @@ export interface BenchResults {
   readonly command: string;
   readonly commit: string;
   readonly clockTicks: number;
+  /** 1-minute load averages, and the cores other processes kept busy on average during the run. */
+  readonly load: { readonly before: number; readonly after: number; readonly othersCores: number };
   readonly bodyBytes: number;
   readonly eventsPerStream: number;
   readonly eventsPerShortStream: number;
@@ -143,7 +145,9 @@ export const verdicts = (r: BenchResults, f: Figures): Verdict[] => {
   const perEvent = f.cpuPerEvent.gateway;
   out.push({
     name: "gateway CPU per streamed event",
-    value: `${fmtMicros(perEvent)} µs (marginal ${fmtMicros(f.cpuPerEventMarginal.gateway)} µs)`,
+    value: `${fmtMicros(perEvent)} µs (marginal ${fmtMicros(f.cpuPerEventMarginal.gateway)} µs; the floor itself: ${
+      fmtMicros(f.cpuPerEvent.floor)
+    } µs)`,
     target: "< 5 µs",
     met: perEvent < 5,
     note: perEvent < 5 ? "" : `over by ${fmtMicros(perEvent - 5)} µs`,
@@ -313,7 +317,12 @@ this file. It took ${Math.round(r.totalSeconds)} s.
 - \`nproc\`: ${m.nproc}; memory: ${m.memoryGiB} GiB; CPU: ${m.cpuModel}; Linux ${m.kernel}
 - Deno ${m.deno} (V8 ${m.v8}); gateway at ${r.commit}
 - Everything (client, mock upstream, floor, gateway) runs on this one machine over 127.0.0.1, so all
-  of it shares the same ${m.nproc} cores.
+  of it shares the same ${m.nproc} cores. Load average ${r.load.before} before the run, ${r.load.after} after;
+  other processes kept ${r.load.othersCores.toFixed(2)} of the ${m.nproc} cores busy on average meanwhile${
+    r.load.othersCores > 0.2 * m.nproc
+      ? " (**a noisy machine: absolute figures are pessimistic; the ratios hold better**)"
+      : ""
+  }.
 
 ## Command
 

@@ -21,6 +21,8 @@ export interface Timing {
 
 export interface SendOptions {
   readonly keepBody?: boolean;
+  /** The connection is closed, and the send rejected, if the whole response takes longer (default 30 s). */
+  readonly timeoutMs?: number;
   /** Called once, when the first body bytes arrive. */
   readonly onFirstChunk?: () => void;
 }
@@ -97,8 +99,23 @@ export class HttpConnection {
     return -1;
   }
 
-  /** Writes `request`, reads one whole response. Rejects on a closed or malformed connection. */
+  /** Writes `request`, reads one whole response. Rejects on a closed, malformed or timed-out connection. */
   async send(request: Uint8Array, options: SendOptions = {}): Promise<Timing> {
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      this.close();
+    }, options.timeoutMs ?? 30_000);
+    try {
+      return await this.exchange(request, options);
+    } catch (error) {
+      throw timedOut ? new Error(`no complete response within ${options.timeoutMs ?? 30_000} ms`) : error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async exchange(request: Uint8Array, options: SendOptions): Promise<Timing> {
     const t0 = performance.now();
     let written = 0;
     while (written < request.byteLength) written += await this.conn.write(request.subarray(written));

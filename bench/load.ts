@@ -179,6 +179,7 @@ export const holdStreams = async (
     };
     try {
       const timing = await connection.send(target.requests.hold, {
+        timeoutMs: 2 * options.openTimeoutMs + options.holdMs + 10_000,
         onFirstChunk: () => {
           open++;
           arrive();

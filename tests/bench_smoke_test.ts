@@ -4,6 +4,11 @@
  * whether it ends normally, on Ctrl-C, or killed outright.
  */
 import assert from "node:assert/strict";
+// Type-only: `deno test` then type-checks the bench's entry points without running them.
+import type {} from "../bench/bench.ts";
+import type {} from "../bench/floor.ts";
+import type {} from "../bench/guard.ts";
+import type {} from "../bench/profile.ts";
 
 const bench = new URL("../bench/bench.ts", import.meta.url).pathname;
 const root = new URL("..", import.meta.url).pathname;
@@ -75,7 +80,7 @@ Deno.test("a quick bench run starts the servers, prints the figures table and wr
     const stderr = new TextDecoder().decode(result.stderr);
     assert.equal(result.code, 0, stderr);
 
-    assert.match(stdout, /\|\s+\|\s+direct \| floor \| gateway \| gateway\/floor \|/);
+    assert.match(stdout, /\|\s+\|\s+direct\s+\|\s+floor\s+\|\s+gateway\s+\|\s+gateway\/floor\s+\|/);
     const row = (label: RegExp) => stdout.split("\n").find((line) => label.test(line));
     for (const label of [/^\| added latency p50, non-streamed/, /^\| throughput, streamed/, /^\| peak RSS/]) {
       const cells = row(label)?.split("|").map((cell) => cell.trim());

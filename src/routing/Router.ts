@@ -156,15 +156,17 @@ class RouteRun {
     for (const wake of this.wakers) wake();
   }
 
-  /** Fails with the cancellation as soon as the client goes away. */
-  readonly whenCancelled: Effect.Effect<never, GatewayError> = Effect.callback<never, GatewayError>((resume) => {
-    if (this.cancelled) return resume(Effect.fail(cancelledError()));
-    const wake = () => resume(Effect.fail(cancelledError()));
-    this.wakers.add(wake);
-    return Effect.sync(() => {
-      this.wakers.delete(wake);
+  /** Fails with the cancellation as soon as the client goes away (raced against backoff sleeps). */
+  whenCancelled(): Effect.Effect<never, GatewayError> {
+    return Effect.callback<never, GatewayError>((resume) => {
+      if (this.cancelled) return resume(Effect.fail(cancelledError()));
+      const wake = () => resume(Effect.fail(cancelledError()));
+      this.wakers.add(wake);
+      return Effect.sync(() => {
+        this.wakers.delete(wake);
+      });
     });
-  });
+  }
 
   dispose(): void {
     this.request.signal.removeEventListener("abort", this.onAbort);
@@ -282,7 +284,7 @@ export const make = Effect.gen(function* () {
         run.record(attempt, failure.outcome, step.next === "stop" ? undefined : step.next);
         if (step.next === "stop") return yield* Effect.fail(step.error);
         if (step.next === "rotate") run.exclude = run.plan.failed(provider.name);
-        if (step.delayMs > 0) yield* Effect.raceFirst(Effect.sleep(step.delayMs), run.whenCancelled);
+        if (step.delayMs > 0) yield* Effect.raceFirst(Effect.sleep(step.delayMs), run.whenCancelled());
       });
 
     /** Attempts until one answers 200 (and, for JSON, delivers its answer), or the plan stops. */

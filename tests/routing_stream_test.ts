@@ -488,3 +488,20 @@ Deno.test("total_ms bounds a whole streamed attempt even while events keep comin
     },
   );
 });
+
+Deno.test("a completed stream is read to its end rather than aborted, so the upstream connection can be reused", async () => {
+  await withPair(
+    { primary: () => stream([...primaryText, { delayMs: 100 }]) },
+    {},
+    async ({ gateway, primary, finished }) => {
+      const client = await readStream(await postJson(gateway, "/cursor/v1/chat/completions", request));
+      assert.equal(client.content, "Answer from the primary.");
+      assert.ok(client.done);
+      await finished(1);
+      // The upstream sent its last bytes 100 ms after response.completed: the gateway waited for them.
+      await primary.settled();
+      assert.equal(primary.aborted(), 0);
+      assert.equal(primary.requests.length, 1);
+    },
+  );
+});

@@ -59,6 +59,8 @@ export const routedStream = <A extends StreamAttempt>(options: RoutedStreamOptio
   let reader: EventReader = readEvents(current.response.body!);
   let committed = false;
   let finished = false;
+  /** Whether the upstream sent its terminal event (`response.completed` or `.incomplete`). */
+  let sawTerminal = false;
   const held: Array<ResponsesEvent | undefined> = [];
   let heldAt = 0;
 
@@ -120,7 +122,32 @@ export const routedStream = <A extends StreamAttempt>(options: RoutedStreamOptio
       return undefined;
     }
     if (isFailureEvent(event)) return failCommitted(failureFromStreamEvent(provider(), event).error);
+    if (isTerminalEvent(event)) sawTerminal = true;
     return event;
+  };
+
+  /**
+   * After the terminal event the answer is complete: read the rest (normally just the end of
+   * the chunked body) rather than abort, so the upstream connection goes back to the pool
+   * instead of costing a new TCP and TLS handshake. The watchdog still bounds the wait.
+   */
+  const release = () => {
+    finished = true;
+    const { watchdog } = current;
+    const rest = reader;
+    void (async () => {
+      try {
+        for (;;) {
+          watchdog.waiting();
+          if ((await rest.next()) === undefined) break;
+        }
+      } catch {
+        // Aborted by the watchdog, or broken: nothing left to keep.
+      } finally {
+        watchdog.stop();
+        options.ended();
+      }
+    })();
   };
 
   const readUncommitted = async (): Promise<ResponsesEvent | undefined> => {
@@ -181,6 +208,7 @@ export const routedStream = <A extends StreamAttempt>(options: RoutedStreamOptio
     },
     cancel: () => {
       if (finished) return;
+      if (sawTerminal) return release();
       options.cancel(current);
       abortCurrent();
       end();

@@ -53,6 +53,9 @@ export interface FakeUpstream {
   readonly abortedRequests: () => ReadonlyArray<number>;
   /** Resolves once `count` requests were aborted; rejects after `guardMs` so a broken gateway fails the test, not hangs it. */
   readonly waitForAborts: (count: number, guardMs?: number) => Promise<void>;
+  /** Resolves once every request so far is over: answered in full, aborted, or reset. */
+  readonly settled: () => Promise<void>;
+  /** Stops the server; safe to call more than once. */
   readonly close: () => Promise<void>;
 }
 
@@ -340,7 +343,11 @@ export const startFakeUpstream = (script: Script): FakeUpstream => {
         };
         abortWaiters.add(check);
       }),
+    settled: async () => {
+      while (tasks.size > 0) await Promise.all([...tasks]);
+    },
     close: async () => {
+      if (closing) return await accepting;
       closing = true;
       listener.close();
       for (const { conn, gone } of open) {

@@ -14,7 +14,7 @@
 import { parseArgs } from "node:util";
 import { closedLoop, holdStreams, Samples, sequentialBlock, type TargetName } from "./load.ts";
 import { eventsPerStream } from "./mock_upstream.ts";
-import { clockTicksPerSecond, cpuTicks, loadAverage, machine, systemBusyTicks } from "./procfs.ts";
+import { clockTicksPerSecond, cpuTicks, loadAverage, machine, memory, systemBusyTicks } from "./procfs.ts";
 import { type BenchResults, type BenchSettings, figures, markdown, table, verdictList, verdicts } from "./report.ts";
 import { stopAll } from "./servers.ts";
 import { root, startBenchServers, validate } from "./setup.ts";
@@ -136,6 +136,14 @@ const run = async (): Promise<BenchResults> => {
       gateway: await validate(targets.gateway, servers.gateway),
     };
 
+    // Memory first, on fresh processes, so that garbage from the load phases does not blur the per-stream cost.
+    log(`peak RSS: ${settings.streams} streams held open through the floor, then the gateway`);
+    const holdOptions = { openTimeoutMs: settings.quick ? 10_000 : 30_000, holdMs: 500, sampleEveryMs: 20 };
+    const hold = {
+      floor: await holdStreams(targets.floor, settings.streams, servers.release, holdOptions),
+      gateway: await holdStreams(targets.gateway, settings.streams, servers.release, holdOptions),
+    };
+
     log(`warm-up: ${settings.warmup} requests per target and kind, then a burst at c=${settings.concurrency}`);
     for (const name of names) {
       for (const kind of ["json", "sse", "short"] as const) {
@@ -177,14 +185,7 @@ const run = async (): Promise<BenchResults> => {
       }
     }
 
-    log(`peak RSS: ${settings.streams} streams held open through the floor, then the gateway`);
-    const release = servers.release;
-    const holdOptions = { openTimeoutMs: settings.quick ? 10_000 : 30_000, holdMs: 500, sampleEveryMs: 20 };
-    const hold = {
-      floor: await holdStreams(targets.floor, settings.streams, release, holdOptions),
-      gateway: await holdStreams(targets.gateway, settings.streams, release, holdOptions),
-    };
-
+    const peakRssKb = { floor: memory(servers.floor.pid).hwmKb, gateway: memory(servers.gateway.pid).hwmKb };
     // How much of the machine other processes took meanwhile: all busy time minus the bench's own processes.
     const ours = [servers.mock, servers.floor, servers.gateway]
       .reduce((sum, s) => sum + cpuTicks(s.pid) + cpuTicks(s.guardPid), cpuTicks(Deno.pid) - selfBefore);
@@ -207,6 +208,7 @@ const run = async (): Promise<BenchResults> => {
       latency,
       throughput,
       hold,
+      peakRssKb,
       totalSeconds: (performance.now() - started) / 1000,
     };
   } finally {

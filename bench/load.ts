@@ -136,7 +136,6 @@ export interface HoldResult {
   readonly peakRssKb: number;
   /** Highest VmRSS sampled after the release, while all of them finish at once. */
   readonly peakDrainRssKb: number;
-  readonly hwmKb: number;
   readonly lastError: string;
 }
 
@@ -224,7 +223,6 @@ export const holdStreams = async (
       baselineRssKb,
       peakRssKb,
       peakDrainRssKb,
-      hwmKb: memory(target.pid).hwmKb,
       lastError,
     };
   } finally {

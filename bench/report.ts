@@ -37,6 +37,8 @@ export interface BenchResults {
     readonly short: Record<TargetName, Samples>;
   };
   readonly hold: { readonly floor: HoldResult; readonly gateway: HoldResult };
+  /** VmHWM at the end of the run: the highest RSS of the whole run, load phases included. */
+  readonly peakRssKb: { readonly floor: number; readonly gateway: number };
   readonly totalSeconds: number;
 }
 
@@ -217,6 +219,12 @@ export const table = (r: BenchResults, f: Figures): string => {
     mb(r.hold.floor.peakDrainRssKb),
     mb(r.hold.gateway.peakDrainRssKb),
     fmtRatio(r.hold.gateway.peakDrainRssKb / r.hold.floor.peakDrainRssKb),
+  ], [
+    "peak RSS over the whole run, VmHWM (MB)",
+    "–",
+    mb(r.peakRssKb.floor),
+    mb(r.peakRssKb.gateway),
+    fmtRatio(r.peakRssKb.gateway / r.peakRssKb.floor),
   ]);
   const header = ["", "direct", "floor", "gateway", "gateway/floor"];
   return markdownTable(header, rows);
@@ -285,8 +293,9 @@ export const details = (r: BenchResults, f: Figures): string => {
     return `- ${name}: ${h.open}/${r.settings.streams} streams open at once, ${h.completed} completed, ${h.errors} errors; ` +
       `RSS ${fmtInt(h.baselineRssKb / 1024)} MB before, ${fmtInt(h.peakRssKb / 1024)} MB peak while open ` +
       `(${fmtInt((h.peakRssKb - h.baselineRssKb) / Math.max(1, h.open))} KB per open stream), ` +
-      `${fmtInt(h.peakDrainRssKb / 1024)} MB peak while they finish, ` +
-      `VmHWM over the whole run ${fmtInt(h.hwmKb / 1024)} MB${h.lastError ? `; last error: ${h.lastError}` : ""}.`;
+      `${fmtInt(h.peakDrainRssKb / 1024)} MB peak while they finish${
+        h.lastError ? `; last error: ${h.lastError}` : ""
+      }.`;
   };
   const lastErrors = [r.latency.json, r.latency.sse, r.throughput.json, r.throughput.sse, r.throughput.short]
     .flatMap((group) => targets.map((t) => group[t].lastError ? `${t}: ${group[t].lastError}` : ""))
@@ -365,10 +374,12 @@ ${verdictList(verdicts(r, f))}
   that alternate between targets; requests in flight at a slice's end are finished and counted.
   A third phase (half as long) streams ${r.eventsPerShortStream}-event answers, so CPU per event is
   also given as the marginal cost: the CPU difference between the two stream lengths over their event difference.
-- **Peak RSS**: ${s.streams} streams opened at once through the floor, then through the gateway; the mock pauses
+- **Peak RSS**, measured first, on fresh processes: ${s.streams} streams opened at once through the floor, then
+  through the gateway; the mock pauses
   each after its first text delta until all are open, and for half a second more. VmRSS is sampled every
   20 ms: the open-streams peak is the highest sample until the mock releases them; the second figure is the
-  highest sample while all of them then stream their remaining events and finish at once.
+  highest sample while all of them then stream their remaining events and finish at once. VmHWM at the end
+  of the run gives the highest RSS of the whole run, load phases included.
 - Servers run behind \`bench/guard.ts\`, which stops them when the bench exits in any way.
 
 ## Details

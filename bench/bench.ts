@@ -244,7 +244,8 @@ try {
   console.log(verdictList(verdicts(results, f)));
   if (f.errors > 0) log(`${f.errors} requests failed during the run; see the details in the report`);
   if (outPath) {
-    await Deno.writeTextFile(outPath, markdown(results, f));
+    const notes = await Deno.readTextFile(new URL("./profile_notes.md", import.meta.url)).catch(() => "");
+    await Deno.writeTextFile(outPath, markdown(results, f, notes));
     log(`wrote ${outPath}`);
   }
 } catch (error) {

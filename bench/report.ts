@@ -313,13 +313,15 @@ export const details = (r: BenchResults, f: Figures): string => {
   ].join("\n");
 };
 
-export const markdown = (r: BenchResults, f: Figures): string => {
+/** BENCHMARKS.md; `notes` (the hand-written profile findings in bench/profile_notes.md) go in as they are. */
+export const markdown = (r: BenchResults, f: Figures, notes = ""): string => {
   const s = r.settings;
   const m = r.machine;
   return `# Benchmarks
 
-Written by \`deno task bench\` on ${r.date}${s.quick ? " (**quick run: too short to quote**)" : ""}; rerun it to refresh
-this file. It took ${Math.round(r.totalSeconds)} s.
+Written by \`deno task bench\` on ${r.date}${s.quick ? " (**quick run: too short to quote**)" : ""}, in ${
+    Math.round(r.totalSeconds)
+  } s; rerun it to refresh this file.
 
 ## Machine
 
@@ -349,7 +351,11 @@ ${table(r, f)}
 
 ## Targets (issue 5)
 
-${verdictList(verdicts(r, f))}
+${verdictList(verdicts(r, f))}${
+    notes.trim() === ""
+      ? ""
+      : "\n\nWhere a target is not met, [What the profiles show](#what-the-profiles-show) says why."
+  }
 
 ## Method
 
@@ -382,7 +388,7 @@ ${verdictList(verdicts(r, f))}
   of the run gives the highest RSS of the whole run, load phases included.
 - Servers run behind \`bench/guard.ts\`, which stops them when the bench exits in any way.
 
-## Details
+${notes.trim() === "" ? "" : `${notes.trim()}\n\n`}## Details
 
 ${details(r, f)}
 `;

@@ -123,10 +123,9 @@ const run = async (): Promise<BenchResults> => {
   const loadBefore = loadAverage();
   const busyBefore = systemBusyTicks();
   const selfBefore = cpuTicks(Deno.pid);
-  const tempDir = await Deno.makeTempDir({ prefix: "gateway-bench-" });
   try {
     log("starting the mock upstream, the floor and the gateway");
-    const servers = await startBenchServers({ ...settings, deadlineMs, tempDir });
+    const servers = await startBenchServers({ ...settings, deadlineMs });
     const targets = servers.targets;
     const pids = [servers.mock, servers.floor, servers.gateway].map((s) => `${s.pid}/${s.guardPid}`).join(" ");
     log(`servers up (pid/guard pid: mock, floor, gateway): ${pids}`);
@@ -215,7 +214,6 @@ const run = async (): Promise<BenchResults> => {
     const t = performance.now();
     await stopAll();
     log(`stopped in ${Math.round(performance.now() - t)} ms`);
-    await Deno.remove(tempDir, { recursive: true }).catch(() => {});
   }
 };
 

@@ -131,7 +131,6 @@ const main = async () => {
         shortDeltas: 1,
         deadlineMs: 10 * 60_000,
         profileDir,
-        tempDir,
       });
       await validate(servers.targets.floor, servers.floor);
       await validate(servers.targets.gateway, servers.gateway);

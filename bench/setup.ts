@@ -23,8 +23,6 @@ export interface SetupOptions {
   readonly profileDir?: string;
   /** More `deno run` flags for the gateway only (`--v8-flags=--trace-gc`, say). */
   readonly gatewayFlags?: ReadonlyArray<string>;
-  /** For the gateway's config file. */
-  readonly tempDir: string;
 }
 
 export interface BenchServers {
@@ -77,28 +75,36 @@ export const startBenchServers = async (options: SetupOptions): Promise<BenchSer
     store: { kind: "memory" },
     log_level: "warn",
   };
-  const configPath = `${options.tempDir}/gateway.json`;
-  await Deno.writeTextFile(configPath, JSON.stringify(config));
-  const gateway = await startServer({
-    ...common,
-    name: "gateway",
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-env",
-      "--allow-read",
-      "--allow-write",
-      "--allow-sys",
-      ...profileFlags,
-      ...(options.gatewayFlags ?? []),
-      `${root}main.ts`,
-      "--config",
-      configPath,
-    ],
-    // HOST and PORT override the file; set them so an operator's environment cannot move the gateway.
-    env: { ...common.env, HOST: "127.0.0.1", PORT: "0" },
-    portFrom: gatewayPort,
-  });
+  // The gateway reads its config file once, at start-up: remove it as soon as the gateway is up, so that
+  // nothing is left behind however the bench ends.
+  const configDir = await Deno.makeTempDir({ prefix: "gateway-bench-" });
+  const configPath = `${configDir}/gateway.json`;
+  let gateway: Server;
+  try {
+    await Deno.writeTextFile(configPath, JSON.stringify(config));
+    gateway = await startServer({
+      ...common,
+      name: "gateway",
+      args: [
+        "run",
+        "--allow-net",
+        "--allow-env",
+        "--allow-read",
+        "--allow-write",
+        "--allow-sys",
+        ...profileFlags,
+        ...(options.gatewayFlags ?? []),
+        `${root}main.ts`,
+        "--config",
+        configPath,
+      ],
+      // HOST and PORT override the file; set them so an operator's environment cannot move the gateway.
+      env: { ...common.env, HOST: "127.0.0.1", PORT: "0" },
+      portFrom: gatewayPort,
+    });
+  } finally {
+    await Deno.remove(configDir, { recursive: true }).catch(() => {});
+  }
 
   const encoder = new TextEncoder();
   const bodies = Object.fromEntries(kinds.map((kind) => [

@@ -36,8 +36,11 @@ const kinds = flags.kinds.split(",") as Array<"json" | "sse">;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const log = (message: string) => console.error(`[profile] ${message}`);
 
+/** The current kind's temporary folder (the profiles), removed however the run ends. */
+let tempDir: string | undefined;
 Deno.addSignalListener("SIGINT", async () => {
   await stopAll();
+  if (tempDir) await Deno.remove(tempDir, { recursive: true }).catch(() => {});
   Deno.exit(130);
 });
 
@@ -121,7 +124,7 @@ const main = async () => {
   const clockTicks = await clockTicksPerSecond();
   const out: string[] = [`# CPU profiles: gateway vs floor (${new Date().toISOString()})`, ""];
   for (const kind of kinds) {
-    const tempDir = await Deno.makeTempDir({ prefix: "gateway-profile-" });
+    tempDir = await Deno.makeTempDir({ prefix: "gateway-profile-" });
     const profileDir = `${tempDir}/profiles`;
     await Deno.mkdir(profileDir);
     try {

@@ -367,7 +367,7 @@ ${verdictList(verdicts(r, f))}${
   process with one virtual key, \`store: {kind: "memory"}\`, \`log_level: "warn"\` and one provider per
   mock path. The client is the bench process itself, a raw HTTP/1.1 keep-alive client
   (\`bench/http_client.ts\`), never inside a server.
-- **The same request bytes** go to every target: a ${(r.bodyBytes / 1024).toFixed(1)} KB Cursor Agent-mode hybrid
+- **The same request bytes** go to every target: an ${(r.bodyBytes / 1024).toFixed(1)} KB Cursor Agent-mode hybrid
   body (\`bench/hybrid_body.ts\`: \`instructions\`, message, \`function_call\` and \`function_call_output\` items,
   ApplyPatch history with raw patch text, five flat function tools and the custom ApplyPatch grammar tool,
   \`reasoning\`, \`include\`, \`text\`, \`metadata.cursorConversationId\`, \`stream_options\`). Direct and floor

@@ -9,7 +9,7 @@ import { Schema } from "effect";
 
 const PositiveInt = Schema.Number.check(Schema.isInt(), Schema.isGreaterThan(0));
 const NonNegativeInt = Schema.Number.check(Schema.isInt(), Schema.isGreaterThanOrEqualTo(0));
-const NonNegativeNumber = Schema.Number.check(Schema.isGreaterThanOrEqualTo(0));
+const NonNegativeNumber = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0));
 
 /** A secret: a literal value, or `"env.NAME"` read from the environment at start-up. */
 const Secret = Schema.String.annotate({

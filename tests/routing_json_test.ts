@@ -349,3 +349,52 @@ Deno.test("a 429 that outlasts every retry and fallback reaches the client as 42
     assert.equal(backup.requests.length, 2);
   });
 });
+
+Deno.test("a 200 whose response has status failed is an attempt failure: server_error falls back, the client never sees it", async () => {
+  const failedResponse = {
+    id: "resp_failed",
+    object: "response",
+    created_at: 1,
+    status: "failed",
+    model: "gpt-5",
+    output: [],
+    error: { code: "server_error", message: "The model crashed." },
+    usage: null,
+  };
+  await withPair(
+    { primary: () => ({ json: failedResponse }) },
+    { primary: { retry: { max_retries: 0 } } },
+    async ({ gateway, primary, backup, finished }) => {
+      const response = await postJson(gateway, "/cursor/v1/chat/completions", request);
+      const body = await response.json();
+      assert.equal(response.status, 200);
+      assert.equal(body.choices[0].message.content, "Answer from the fallback.");
+      assert.deepEqual(attemptsOf(await finished(1)), [["openai", "stream_error", "fallback"], [
+        "backup",
+        "ok",
+        undefined,
+      ]]);
+      assert.equal(primary.requests.length, 1);
+      assert.equal(backup.requests.length, 1);
+    },
+  );
+});
+
+Deno.test("a 200 whose response failed with an invalid_prompt code is final and reaches the client as 400", async () => {
+  const failedResponse = {
+    id: "resp_failed",
+    object: "response",
+    status: "failed",
+    output: [],
+    error: { code: "invalid_prompt", message: "Your prompt was flagged." },
+  };
+  await withPair({ primary: () => ({ json: failedResponse }) }, {}, async ({ gateway, primary, backup }) => {
+    const response = await postJson(gateway, "/cursor/v1/chat/completions", request);
+    const body = await response.json();
+    assert.equal(response.status, 400);
+    assert.equal(body.error.message, "Your prompt was flagged.");
+    assert.equal(body.error.code, "invalid_prompt");
+    assert.equal(primary.requests.length, 1);
+    assert.equal(backup.requests.length, 0);
+  });
+});

@@ -27,6 +27,7 @@ import {
   brokenAttempt,
   cancelledError,
   failureFromHttp,
+  failureFromStreamEvent,
   type KeyOrigin,
   streamBrokenError,
 } from "./classify.ts";
@@ -253,6 +254,12 @@ export const make = Effect.gen(function* () {
             error: streamBrokenError(provider.name, "answered 200 with a body that is not a JSON object"),
             outcome: "invalid_body",
           });
+        }
+        // A 200 whose response says `status: "failed"` is a failure like `response.failed` in a stream.
+        if ((json as ResponsesResponse).status === "failed") {
+          return yield* Effect.fail(
+            failureFromStreamEvent(provider.name, { type: "response.failed", response: json as ResponsesResponse }),
+          );
         }
         return Object.assign(attempt, { response, json: json as ResponsesResponse }) satisfies Answered;
       });

@@ -19,11 +19,12 @@ const start = async () => {
     const telemetry = Telemetry.make(config.logLevel);
     return { origin, config, telemetry, gateway: await makeGateway(config, { telemetry }) };
   } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      Deno.exit(1);
-    }
-    throw error;
+    // A bad config lists its problems; anything else (an unreachable store, a port in use) is
+    // one line, not a stack trace. Neither carries a secret: messages name variables and hosts.
+    console.error(
+      error instanceof ConfigError ? error.message : `gateway failed to start: ${(error as Error)?.message}`,
+    );
+    Deno.exit(1);
   }
 };
 

@@ -159,3 +159,27 @@ Deno.test("the model, fallbacks and stream are returned beside the body", () => 
   assert.equal(plain.stream, false);
   assert.deepEqual(plain.fallbacks, []);
 });
+
+Deno.test("temperature and top_p are dropped beside a reasoning effort, which reasoning models reject them with", () => {
+  // A chat-shaped Cursor Agent body (2025): temperature 0 next to reasoning.effort for a gpt-5 model.
+  const raw = JSON.parse(
+    Deno.readTextFileSync(new URL("../fixtures/requests/cursor_chat_reasoning_temperature.json", import.meta.url)),
+  );
+  const { body } = decode(raw);
+  assert.equal("temperature" in body, false);
+  assert.equal("top_p" in body, false);
+  assert.deepEqual(body.reasoning, { effort: "minimal" });
+  assert.equal(body.user, "user-hash-7f3a");
+  // The chat spelling of the effort counts too; effort "none" (gpt-5.1) and no effort keep them.
+  assert.deepEqual(paramsOf({ temperature: 0, top_p: 0.5, reasoning_effort: "high" }), {
+    reasoning: { effort: "high" },
+  });
+  assert.deepEqual(paramsOf({ temperature: 0, reasoning: { effort: "none" } }), {
+    temperature: 0,
+    reasoning: { effort: "none" },
+  });
+  assert.deepEqual(paramsOf({ temperature: 0, reasoning: { summary: "auto" } }), {
+    temperature: 0,
+    reasoning: { summary: "auto" },
+  });
+});

@@ -13,8 +13,9 @@
  * `messages` (already converted), and chat-only sampling fields with no
  * Responses equivalent: `stop`, `presence_penalty`, `frequency_penalty`,
  * `seed`, `logit_bias` (dropping them is what every Responses bridge does;
- * the upstream would reject them as unknown parameters). Unknown fields are
- * ignored.
+ * the upstream would reject them as unknown parameters). `temperature` and
+ * `top_p` are dropped beside a reasoning effort other than `none`, since
+ * reasoning models reject them. Unknown fields are ignored.
  */
 import type { JsonObject, ResponsesRequest } from "../protocol/responses.ts";
 import type { RequestBody } from "./body_schema.ts";
@@ -96,6 +97,13 @@ export const addParams = (body: ResponsesRequest, fields: RequestBody, format: J
   if (typeof effort === "string" && (reasoning === undefined || reasoning === null || reasoning.effort == null)) {
     body.reasoning = { ...reasoning, effort };
   } else if (reasoning !== undefined && reasoning !== null) body.reasoning = reasoning;
+  // A reasoning effort means a reasoning model, which rejects sampling parameters (`400 Unsupported parameter:
+  // 'temperature'`, protocol.md §1.7); Cursor's chat-shaped Agent bodies send `temperature: 0` beside `reasoning`.
+  const appliedEffort = reasoning?.effort ?? effort;
+  if (typeof appliedEffort === "string" && appliedEffort !== "none") {
+    if (body.temperature !== undefined) delete body.temperature;
+    if (body.top_p !== undefined) delete body.top_p;
+  }
 
   const text = fields.text;
   const addFormat = format !== undefined && (text?.format === undefined || text.format === null);

@@ -5,6 +5,9 @@
  * Framing is parsed by `eventsource-parser`; each `data:` payload is one JSON
  * event. A trailing `data: [DONE]` (OpenRouter and some proxies) ends the
  * stream; OpenAI itself sends none and simply closes.
+ *
+ * Every event that one read delivered is parsed at once; `buffered` says how
+ * many are waiting, so the writer can encode them all into one chunk.
  */
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import type { ResponsesEvent } from "../protocol/responses.ts";
@@ -20,14 +23,64 @@ export class MalformedEventError extends Error {
 export interface EventReader {
   /** The next event, or `undefined` once the upstream has finished. Rejects on transport errors and malformed frames. */
   next(): Promise<ResponsesEvent | undefined>;
+  /** Events already read and parsed: while this is above 0, `shift()` returns one without any I/O. */
+  readonly buffered: number;
+  /** The next already-parsed event (call only while `buffered > 0`). Throws a `MalformedEventError` for a bad frame. */
+  shift(): ResponsesEvent;
   /** Stops reading and releases the upstream body. */
   cancel(reason?: unknown): void;
   /** Bytes read from the upstream so far (bounds what routing holds back before committing). */
   readonly bytes: number;
 }
 
+/**
+ * The read buffer of one stream. Deno's default reader on a fetch body allocates a fresh
+ * 64 KiB buffer for every read, however few bytes arrive (one SSE event is ~250 bytes);
+ * zero-filling and collecting it cost ~13 µs of CPU per upstream chunk (a JS pass-through
+ * measured 23.1 µs per event with it, 9.9 µs with one reused buffer), and every stream
+ * waiting on its upstream held 64 KiB. A larger event is simply read in several parts.
+ */
+export const READ_BUFFER_BYTES = 8 * 1024;
+
+interface ByteSource {
+  read(): Promise<Uint8Array | undefined>;
+  cancel(reason?: unknown): Promise<void>;
+}
+
+/** Reads into one reused buffer when the body is a byte stream (fetch's are); other streams are read as they are. */
+const byteSource = (body: ReadableStream<Uint8Array>): ByteSource => {
+  let byob: ReadableStreamBYOBReader | undefined;
+  try {
+    byob = body.getReader({ mode: "byob" });
+  } catch {
+    // Not a byte stream (a body built from a plain `ReadableStream`): no buffer to reuse.
+  }
+  if (byob === undefined) {
+    const reader = body.getReader();
+    return {
+      read: async () => {
+        const { done, value } = await reader.read();
+        return done ? undefined : value;
+      },
+      cancel: (reason) => reader.cancel(reason),
+    };
+  }
+  const reader = byob;
+  let buffer: ArrayBuffer = new ArrayBuffer(READ_BUFFER_BYTES);
+  return {
+    read: async () => {
+      const { done, value } = await reader.read(new Uint8Array(buffer));
+      if (done || value === undefined) return undefined;
+      // The read transferred the buffer into `value`; the next read reuses it.
+      buffer = value.buffer as ArrayBuffer;
+      return value;
+    },
+    cancel: (reason) => reader.cancel(reason),
+  };
+};
+
 export const readEvents = (body: ReadableStream<Uint8Array>): EventReader => {
-  const reader = body.getReader();
+  const source = byteSource(body);
   const decoder = new TextDecoder();
   const queue: Array<ResponsesEvent | MalformedEventError> = [];
   let head = 0;
@@ -54,7 +107,7 @@ export const readEvents = (body: ReadableStream<Uint8Array>): EventReader => {
     },
   });
 
-  const shift = (): ResponsesEvent | undefined => {
+  const shift = (): ResponsesEvent => {
     const item = queue[head];
     queue[head++] = undefined as never;
     if (head === queue.length) {
@@ -69,22 +122,27 @@ export const readEvents = (body: ReadableStream<Uint8Array>): EventReader => {
     async next() {
       while (head >= queue.length) {
         if (done) return undefined;
-        const chunk = await reader.read();
-        if (chunk.done) {
+        const chunk = await source.read();
+        if (chunk === undefined) {
           parser.feed(decoder.decode());
           parser.reset({ consume: true });
           done = true;
           if (head >= queue.length) return undefined;
           break;
         }
-        bytes += chunk.value.byteLength;
-        parser.feed(decoder.decode(chunk.value, { stream: true }));
+        bytes += chunk.byteLength;
+        // Decoded before the next read reuses the buffer.
+        parser.feed(decoder.decode(chunk, { stream: true }));
       }
       return shift();
     },
+    get buffered() {
+      return queue.length - head;
+    },
+    shift,
     cancel(reason) {
       done = true;
-      reader.cancel(reason).catch(() => {});
+      source.cancel(reason).catch(() => {});
     },
     get bytes() {
       return bytes;

@@ -715,6 +715,33 @@ Deno.test({
   },
 });
 
+/**
+ * The same SSE text cut into pieces of `size` characters (`Infinity`: one piece), wherever the cuts fall. Cuts fall
+ * between characters (a piece is written as UTF-8 on its own), so an emoji is never split into lone surrogates.
+ */
+const rechunk = (recording: Recording, size: number): Recording => {
+  if (!("sse" in recording.reply)) return recording;
+  const text = Array.from(recording.reply.sse.map((step) => "raw" in step ? step.raw : "").join(""));
+  const pieces: SseStep[] = [];
+  for (let i = 0; i < text.length; i += size) pieces.push({ raw: text.slice(i, i + size).join("") });
+  return { ...recording, reply: { ...recording.reply, sse: pieces } };
+};
+
+Deno.test({
+  name: "conformance: every recorded stream reaches the openai client intact however the network cuts its bytes",
+  ignore,
+  fn: async (t) => {
+    for (const recording of recordings.filter((r) => r.streamed && "sse" in r.reply)) {
+      for (const size of [1, 61, Infinity]) {
+        // One-character pieces only for the small recordings, to keep the run short.
+        const length = "sse" in recording.reply ? recording.reply.sse.length : 0;
+        if (size === 1 && length > 40) continue;
+        await t.step(`${recording.name} in pieces of ${size}`, () => openaiCase(rechunk(recording, size)));
+      }
+    }
+  },
+});
+
 Deno.test({
   name: "conformance: every recorded upstream answer and error reaches the Vercel AI SDK intact",
   ignore,

@@ -138,18 +138,30 @@ const statusForBody = (error: Json): number =>
     ? 400
     : 500;
 
-const jsonRecording = (name: string, request: Json, status: number | undefined, body: Json): Recording => {
+const jsonRecording = (
+  name: string,
+  request: Json,
+  status: number | undefined,
+  body: Json,
+  headers: Record<string, string> = {},
+): Recording => {
   if (body?.error && typeof body.error === "object") {
     const code = status ?? statusForBody(body.error);
     return {
       name,
       request,
       streamed: request?.stream === true,
-      reply: { status: code, json: body },
+      reply: { status: code, headers, json: body },
       outcome: { kind: "http_error", status: code, error: body.error },
     };
   }
-  return { name, request, streamed: false, reply: { status: status ?? 200, json: body }, outcome: answerOf(body) };
+  return {
+    name,
+    request,
+    streamed: false,
+    reply: { status: status ?? 200, headers, json: body },
+    outcome: answerOf(body),
+  };
 };
 
 const gunzip = async (bytes: Uint8Array): Promise<string> =>
@@ -181,11 +193,18 @@ const cassetteRecordings = async (file: string, text: string): Promise<Recording
     const request = typeof rawRequest === "string" ? JSON.parse(rawRequest) : rawRequest ?? {};
     const status = interaction.response.status?.code ?? 200;
     const body = await cassetteBody(interaction.response);
+    // The headers a client could act on, as recorded (the body is served decoded, so no content-encoding).
+    const headers: Record<string, string> = {};
+    for (const name of ["content-type", "retry-after", "x-request-id"]) {
+      const value = header(interaction.response.headers, name);
+      if (value !== undefined) headers[name] = value;
+    }
     if (typeof body === "string" && !body.trimStart().startsWith("{")) {
       const { steps, events } = sseOf(body);
-      out.push({ name, request, streamed: true, reply: { status, sse: steps }, outcome: streamOutcome(events) });
+      const reply = { status, headers, sse: steps };
+      out.push({ name, request, streamed: true, reply, outcome: streamOutcome(events) });
     } else {
-      out.push(jsonRecording(name, request, status, typeof body === "string" ? JSON.parse(body) : body));
+      out.push(jsonRecording(name, request, status, typeof body === "string" ? JSON.parse(body) : body, headers));
     }
   }
   return out;

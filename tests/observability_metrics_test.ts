@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import type { RequestTrace } from "../src/http/RequestTrace.ts";
 import { Metrics } from "../src/observability/metrics.ts";
-import { jsonAnswer, textStream, untilLogged } from "./observability_helpers.ts";
+import { jsonAnswer, textStream, untilLogged } from "./support/observability.ts";
 import { type FakeUpstream, startFakeUpstream } from "./support/fake_upstream.ts";
 import { postJson, type RunningGateway, startGateway, testConfig, VK } from "./support/gateway.ts";
 

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { tracingSetup } from "../src/observability/tracing.ts";
-import { jsonAnswer, textStream, untilLogged } from "./observability_helpers.ts";
+import { jsonAnswer, textStream, untilLogged } from "./support/observability.ts";
 import { startFakeUpstream } from "./support/fake_upstream.ts";
 import { postJson, type RunningGateway, startGateway, testConfig, VK } from "./support/gateway.ts";
 

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { jsonFixture } from "./support/fake_upstream.ts";
 import { postJson, VK } from "./support/gateway.ts";
-import { attemptsOf, routingHeaders, withPair } from "./routing_helpers.ts";
+import { attemptsOf, routingHeaders, withPair } from "./support/routing.ts";
 
 const primaryAnswer = jsonFixture("routing/primary_answer.json");
 

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { sseFixture, type SseStep } from "./support/fake_upstream.ts";
 import { postJson, VK } from "./support/gateway.ts";
-import { attemptsOf, type ClientStream, readStream, routingHeaders, withPair } from "./routing_helpers.ts";
+import { attemptsOf, type ClientStream, readStream, routingHeaders, withPair } from "./support/routing.ts";
 
 const request = {
   model: "openai/gpt-5",

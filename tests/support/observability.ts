@@ -3,8 +3,8 @@
  * built from the Responses protocol, and a wait for a request's log line.
  */
 import assert from "node:assert/strict";
-import type { SseStep } from "./support/fake_upstream.ts";
-import type { RunningGateway } from "./support/gateway.ts";
+import type { SseStep } from "./fake_upstream.ts";
+import type { RunningGateway } from "./gateway.ts";
 
 /** A non-streamed Responses answer with one text message. */
 export const jsonAnswer = (text: string, input: number, output: number) => ({

@@ -3,10 +3,10 @@
  * upstream (`openai`, the primary, and `backup`), the traces of finished
  * requests, and a reader for what a streaming client received.
  */
-import type { RequestTrace } from "../src/http/RequestTrace.ts";
-import * as Telemetry from "../src/observability/Telemetry.ts";
-import { type FakeUpstream, jsonFixture, type Script, startFakeUpstream } from "./support/fake_upstream.ts";
-import { type RunningGateway, startGateway, testConfig } from "./support/gateway.ts";
+import type { RequestTrace } from "../../src/http/RequestTrace.ts";
+import * as Telemetry from "../../src/observability/Telemetry.ts";
+import { type FakeUpstream, jsonFixture, type Script, startFakeUpstream } from "./fake_upstream.ts";
+import { type RunningGateway, startGateway, testConfig } from "./gateway.ts";
 
 /** Short waits so the suite stays fast; each test overrides what it exercises. */
 export const fast = {

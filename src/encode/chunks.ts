@@ -3,8 +3,11 @@
  * strict clients accept (the openai-node accumulator, the Vercel AI SDK, Cursor).
  *
  * One `ChunkEncoder` per stream, fed one event at a time by `http/sse_body.ts`. This is the
- * gateway's hottest path, so each event is a `switch` on its type and at most one
- * `JSON.stringify` of a small chunk object; there are no closures or Effect per event.
+ * gateway's hottest path, so each event is a `switch` on its type, and a chunk is a string
+ * template: what is constant for the stream (id, created, model, most of `extra_fields`) is
+ * serialised once, and only the delta, `latency` and `chunk_index` are spliced in. A text or
+ * tool-argument delta costs one `JSON.stringify` of its string (0.05 µs against 0.45 µs for
+ * the whole chunk object); there are no closures or Effect per event.
  *
  * What the clients need (see ../shared/docs/protocol.md §3.3-3.6):
  * - the same `id`, `created` and `model` on every chunk, `role` on the first one, a `delta`
@@ -20,6 +23,7 @@
 import { GatewayError } from "../errors/GatewayError.ts";
 import { errorFrame } from "../errors/response.ts";
 import type { ChatCompletionChunk, ChatDelta, FinishReason, UrlCitation } from "../protocol/chat.ts";
+import type { AttemptInfo } from "../routing/Router.ts";
 import type { JsonObject, ResponsesEvent, ResponsesResponse, ResponsesUsage } from "../protocol/responses.ts";
 import { failureFromStreamEvent } from "../routing/classify.ts";
 import { type EncodeContext, extraFields } from "./context.ts";
@@ -108,6 +112,18 @@ export class ChunkEncoder {
   private roleSent = false;
   /** The model the upstream reported, for `extra_fields.model_deployment`. */
   private deployment: string | undefined;
+  /** `performance.now()` for the chunks of the event being pushed (`extra_fields.latency`). */
+  private now = 0;
+
+  /** `data: {"id":...,"choices":[{"index":0,"delta":`: the same on every chunk of the stream. */
+  private readonly head: string;
+  /** `extra_fields` up to `"latency":`, for `extrasFor` and `extrasDeployment`. */
+  private extrasHead = "";
+  /** `extra_fields` from `"fallback_index"` up to `"chunk_index":`. */
+  private extrasTail = "";
+  /** The attempt and reported model the cached `extra_fields` parts were built for. */
+  private extrasFor: AttemptInfo | undefined;
+  private extrasDeployment: string | undefined;
 
   private readonly tools: ToolCall[] = [];
   /** Tool calls by item id, `#output_index` and `call:call_id`. */
@@ -140,11 +156,19 @@ export class ChunkEncoder {
   private reasoningIndex = 0;
   private reasoningSent = false;
 
-  constructor(private readonly context: EncodeContext) {}
+  constructor(private readonly context: EncodeContext) {
+    this.head = `data: {"id":${JSON.stringify(context.id)},"object":"chat.completion.chunk","created":${
+      JSON.stringify(context.created)
+    },"model":${JSON.stringify(context.model)},"choices":[{"index":0,"delta":`;
+  }
 
-  /** SSE text for one event ("" when it produces nothing). */
-  push(event: ResponsesEvent): string {
+  /**
+   * SSE text for one event ("" when it produces nothing). `now` (`performance.now()`) dates its
+   * chunks' `extra_fields.latency`; a writer that encodes several events at once reads the clock once.
+   */
+  push(event: ResponsesEvent, now: number = performance.now()): string {
     if (this.finished) return "";
+    this.now = now;
     switch (event.type) {
       case "response.output_text.delta":
         this.text(event);
@@ -210,19 +234,36 @@ export class ChunkEncoder {
 
   /** Appends one chunk; the very first chunk of the stream is preceded by the role chunk. */
   private write(delta: ChatDelta, finish: FinishReason | null): void {
+    this.writeJson(JSON.stringify(delta), finish);
+  }
+
+  /**
+   * Appends one chunk whose delta is already serialised, byte for byte what `JSON.stringify`
+   * of the whole `ChatCompletionChunk` gives (the field order included).
+   */
+  private writeJson(delta: string, finish: FinishReason | null): void {
     if (!this.roleSent) {
       this.roleSent = true;
-      this.write({ role: "assistant" }, null);
+      this.writeJson('{"role":"assistant"}', null);
     }
-    const chunk: ChatCompletionChunk = {
-      id: this.context.id,
-      object: "chat.completion.chunk",
-      created: this.context.created,
-      model: this.context.model,
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
-      extra_fields: extraFields(this.context, "responses_stream", this.deployment, this.chunkIndex++),
-    };
-    this.out += `data: ${JSON.stringify(chunk)}\n\n`;
+    const attempt = this.context.attempt();
+    // The attempt changes only on a fail-over before output, the reported model once or twice a stream.
+    if (attempt !== this.extrasFor || this.deployment !== this.extrasDeployment) {
+      this.extrasFor = attempt;
+      this.extrasDeployment = this.deployment;
+      this.extrasHead = `,"extra_fields":{"request_type":"responses_stream","provider":${
+        JSON.stringify(attempt.ref.provider)
+      },"model_requested":${JSON.stringify(this.context.model)},"model_deployment":${
+        JSON.stringify(this.deployment ?? attempt.ref.model)
+      },"latency":`;
+      this.extrasTail = `,"fallback_index":${JSON.stringify(attempt.fallbackIndex)},"attempts":${
+        JSON.stringify(attempt.attempts)
+      },"chunk_index":`;
+    }
+    const latency = Math.round(this.now - this.context.startedAt);
+    this.out += `${this.head}${delta},"logprobs":null,"finish_reason":${
+      finish === null ? "null" : JSON.stringify(finish)
+    }}]${this.extrasHead}${latency}${this.extrasTail}${this.chunkIndex++}}}\n\n`;
   }
 
   private noteModel(response: unknown): void {
@@ -239,7 +280,7 @@ export class ChunkEncoder {
       event.item_id !== this.textItem || event.content_index !== this.textPart || event.output_index !== this.textOutput
     ) this.startPart(event);
     this.contentLength += delta.length;
-    this.write({ content: delta }, null);
+    this.writeJson(`{"content":${JSON.stringify(delta)}}`, null);
   }
 
   private startPart(event: ResponsesEvent): void {
@@ -369,7 +410,7 @@ export class ChunkEncoder {
     call.args += delta;
     if (call.index !== this.active || call.wrapped) return;
     call.sent = call.args.length;
-    this.write({ tool_calls: [{ index: call.index, function: { arguments: delta } }] }, null);
+    this.writeJson(`{"tool_calls":[{"index":${call.index},"function":{"arguments":${JSON.stringify(delta)}}}]}`, null);
   }
 
   private toolDone(event: ResponsesEvent, final: unknown): void {

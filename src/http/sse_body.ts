@@ -7,8 +7,9 @@
  * upstream request. While nothing is written for `keepaliveMs`, a `: keepalive`
  * comment keeps proxies from cutting a silent stream: long reasoning, or
  * start-up events routing holds back (maximhq/bifrost#5212, kortix-ai/suna#3696).
- * One timer per stream that checks the time of the last write, so writing an
- * event costs one `performance.now()`, not a timer reset.
+ * One timer per stream that checks the time of the last write, so a write
+ * costs one `performance.now()` (shared by the events of one upstream read),
+ * not a timer reset.
  */
 import { errorFrame } from "../errors/response.ts";
 import type { ChunkEncoder } from "../encode/chunks.ts";
@@ -72,6 +73,16 @@ export const sseBody = (options: SseBodyOptions): ReadableStream<Uint8Array> => 
   };
 
   let wroteOutput = false;
+  /** Writes encoded chunks as one downstream chunk. */
+  const write = (controller: ReadableStreamDefaultController<Uint8Array>, text: string, now: number) => {
+    if (!wroteOutput) {
+      wroteOutput = true;
+      options.onFirstOutput?.();
+    }
+    controller.enqueue(encoder.encode(text));
+    lastWrite = now;
+  };
+
   return new ReadableStream<Uint8Array>({
     start(controller) {
       controllerRef = controller;
@@ -79,35 +90,46 @@ export const sseBody = (options: SseBodyOptions): ReadableStream<Uint8Array> => 
       if (options.shutdown?.aborted) queueMicrotask(endForShutdown);
       else options.shutdown?.addEventListener("abort", endForShutdown, { once: true });
     },
+    /**
+     * One pull writes what one upstream read brought: every event already read is encoded into
+     * the same chunk, so a read that delivered ten events costs one `TextEncoder.encode`, one
+     * enqueue and one socket write, not ten. Nothing waits for more: when the next event would
+     * need another read, what is encoded goes out at once.
+     */
     async pull(controller) {
+      let text = "";
+      let now = 0;
       try {
         for (;;) {
-          const event = await events.next();
+          let event = await events.next();
           if (ended) return;
-          if (event === undefined) {
-            const tail = options.encoder.end();
-            if (tail) controller.enqueue(encoder.encode(tail));
-            finish(options.encoder.failed ? "failed" : "completed");
-            controller.close();
-            return;
+          now = performance.now();
+          for (;;) {
+            if (event === undefined) {
+              if (text !== "") write(controller, text, now);
+              const tail = options.encoder.end();
+              if (tail) controller.enqueue(encoder.encode(tail));
+              finish(options.encoder.failed ? "failed" : "completed");
+              controller.close();
+              return;
+            }
+            text += options.encoder.push(event, now);
+            if (options.encoder.finished) {
+              if (text !== "") write(controller, text, now);
+              events.cancel();
+              finish(options.encoder.failed ? "failed" : "completed");
+              controller.close();
+              return;
+            }
+            if (!events.ready?.()) break;
+            event = await events.next();
+            if (ended) return;
           }
-          const text = options.encoder.push(event);
-          if (text === "") continue;
-          if (!wroteOutput) {
-            wroteOutput = true;
-            options.onFirstOutput?.();
-          }
-          controller.enqueue(encoder.encode(text));
-          lastWrite = performance.now();
-          if (options.encoder.finished) {
-            events.cancel();
-            finish(options.encoder.failed ? "failed" : "completed");
-            controller.close();
-          }
-          return;
+          if (text !== "") return write(controller, text, now);
         }
       } catch (error) {
         if (ended) return;
+        if (text !== "") write(controller, text, now);
         controller.enqueue(encoder.encode(errorFrame(error)));
         // Cancel first, so routing has recorded every attempt before `onEnd` reports the request.
         events.cancel();

@@ -68,6 +68,11 @@ export interface EventStream {
   readonly attempt: () => AttemptInfo;
   /** The next event, `undefined` at the end; rejects with a `GatewayError` when the stream fails. */
   readonly next: () => Promise<ResponsesEvent | undefined>;
+  /**
+   * Whether `next()` would answer from events already read, without waiting on the upstream:
+   * the writer encodes those into the same downstream chunk (one write per upstream read).
+   */
+  readonly ready?: () => boolean;
   /** Aborts the upstream request; safe to call more than once. */
   readonly cancel: () => void;
 }

@@ -123,3 +123,43 @@ Deno.test("a body with thousands of bad items gets a bounded message", () => {
   assert.match(error.message, /; and 4980 more$/);
   assert.ok(error.message.length < 1000);
 });
+
+Deno.test("every top-level field is checked: a wrong type or value is named in field order, and null counts as absent", () => {
+  const error = reject({
+    model: "m",
+    input: "hi",
+    safety_identifier: 1,
+    conversation: 5,
+    include: ["ok", 1],
+    top_logprobs: 21,
+    n: 2,
+    max_tokens: "many",
+    max_output_tokens: 1.5,
+    max_tool_calls: 0,
+    parallel_tool_calls: "yes",
+    tool_choice: 5,
+    tools: {},
+    instructions: 5,
+  });
+  assert.equal(
+    error.message,
+    [
+      "instructions: expected a string",
+      "tools: expected an array of tools",
+      "tool_choice: expected a string or an object",
+      "parallel_tool_calls: expected a boolean",
+      "max_tool_calls: must be an integer of at least 1",
+      "max_output_tokens: must be an integer of at least 1",
+      "max_tokens: expected an integer",
+      "n: must be 1: the Responses API returns a single choice",
+      "top_logprobs: must be an integer between 0 and 20",
+      "include[1]: expected a string",
+      "conversation: expected a string or an object",
+      "safety_identifier: expected a string",
+    ].join("; "),
+  );
+  assert.equal(error.param, "instructions");
+  assert.equal(error.code, "invalid_type");
+  const nulls = decodeRequest({ model: "m", input: "hi", temperature: null, tools: null, include: null, user: null });
+  assert.equal(Result.isSuccess(nulls), true);
+});

@@ -18,7 +18,7 @@ import { Clock, Context, Effect, Layer, Random } from "effect";
 import type { GatewayConfig } from "../config/load.ts";
 import { GatewayError } from "../errors/GatewayError.ts";
 import type { ResponsesEvent, ResponsesRequest, ResponsesResponse } from "../protocol/responses.ts";
-import { Upstream } from "../upstream/Upstream.ts";
+import { Upstream, type UpstreamCall } from "../upstream/Upstream.ts";
 import type { ModelRef } from "./model_ref.ts";
 import type { RequestTrace } from "../http/RequestTrace.ts";
 import { AttemptPlan, type Candidate } from "./attempt_plan.ts";
@@ -91,6 +91,8 @@ interface Attempt {
   readonly info: AttemptInfo;
   /** The configured key used (none for a client's own key, or a provider without keys). */
   readonly keyId: string | undefined;
+  /** The key sent upstream: the configured key's value or the client's own. */
+  readonly apiKey: string | undefined;
   readonly keyOrigin: KeyOrigin;
   readonly controller: AbortController;
   readonly watchdog: Watchdog;
@@ -105,6 +107,11 @@ interface Answered extends Attempt {
   readonly json?: ResponsesResponse;
 }
 
+/** How an attempt's exchange with the upstream ended. */
+type Exchange =
+  | { readonly answered: Answered; readonly failure?: undefined }
+  | { readonly answered?: undefined; readonly failure: AttemptFailure };
+
 const noKeys: ReadonlySet<string> = new Set();
 
 class RouteRun {
@@ -113,7 +120,8 @@ class RouteRun {
   active: Attempt | undefined;
   /** Keys the next pick must avoid (set for a rotation). */
   exclude = noKeys;
-  private readonly bodies = new Map<string, string>();
+  /** The canonical body serialised once, without its closing brace; each attempt appends its model. */
+  private head: string | undefined;
   private readonly wakers = new Set<() => void>();
   private readonly onAbort = () => this.cancel();
 
@@ -123,14 +131,19 @@ class RouteRun {
     else request.signal.addEventListener("abort", this.onAbort, { once: true });
   }
 
-  /** The serialised body for `model`, built once per distinct model. */
+  /**
+   * The serialised body for `model`: the canonical body is serialised once per request (~12 µs
+   * for an 8 KB Cursor body), and each attempt only appends its `model` and `stream`: byte for
+   * byte what `JSON.stringify({ ...body, model, stream })` gives (the canonical body has neither).
+   */
   body(model: string): string {
-    let body = this.bodies.get(model);
-    if (body === undefined) {
-      body = JSON.stringify({ ...this.request.body, model, stream: this.request.stream });
-      this.bodies.set(model, body);
+    const { body, stream } = this.request;
+    if (body.model !== undefined || body.stream !== undefined) return JSON.stringify({ ...body, model, stream });
+    if (this.head === undefined) {
+      const json = JSON.stringify(body);
+      this.head = json === "{}" ? "{" : `${json.slice(0, -1)},`;
     }
-    return body;
+    return `${this.head}"model":${JSON.stringify(model)},"stream":${stream}}`;
   }
 
   /** Pushes the attempt's record to the trace, once. */
@@ -193,80 +206,117 @@ export const make = Effect.gen(function* () {
         return provider ? [{ ref, provider, fallbackIndex }] : [];
       });
 
-    /** One attempt: send it, and for a non-streamed one read the whole answer. Fails with the classified failure. */
-    const attemptOnce = (run: RouteRun, candidate: Candidate) =>
-      Effect.gen(function* () {
-        const provider = candidate.provider;
-        const now = yield* Clock.currentTimeMillis;
-        const random = yield* Random.next;
-        const clientKey = run.request.providerKey?.provider === provider.name
-          ? run.request.providerKey.value
-          : undefined;
-        const key = clientKey === undefined ? pools.get(provider.name)?.pick(now, run.exclude, random) : undefined;
-        run.exclude = noKeys;
-        const controller = new AbortController();
-        const attempt: Attempt = {
-          candidate,
-          info: { ref: candidate.ref, fallbackIndex: candidate.fallbackIndex, attempts: run.plan.begin() },
-          keyId: key?.id,
-          keyOrigin: clientKey === undefined ? "gateway" : "client",
-          controller,
-          watchdog: new Watchdog(provider.timeouts, run.request.stream, () => controller.abort()),
-          startedAt: performance.now(),
-          recorded: false,
-        };
-        run.active = attempt;
-        const broken = (cause: unknown): AttemptFailure => {
-          const bound = attempt.watchdog.fired;
-          return brokenAttempt(
+    /** Starts an attempt on `candidate`: picks its key and arms its watchdog. */
+    const begin = (run: RouteRun, candidate: Candidate, now: number, random: number): Attempt => {
+      const provider = candidate.provider;
+      const clientKey = run.request.providerKey?.provider === provider.name ? run.request.providerKey.value : undefined;
+      const key = clientKey === undefined ? pools.get(provider.name)?.pick(now, run.exclude, random) : undefined;
+      run.exclude = noKeys;
+      const controller = new AbortController();
+      const attempt: Attempt = {
+        candidate,
+        info: { ref: candidate.ref, fallbackIndex: candidate.fallbackIndex, attempts: run.plan.begin() },
+        keyId: key?.id,
+        apiKey: clientKey ?? key?.value,
+        keyOrigin: clientKey === undefined ? "gateway" : "client",
+        controller,
+        watchdog: new Watchdog(provider.timeouts, run.request.stream, () => controller.abort()),
+        startedAt: performance.now(),
+        recorded: false,
+      };
+      run.active = attempt;
+      return attempt;
+    };
+
+    /**
+     * One attempt's I/O as plain async code: send it, and for a non-streamed one read the whole
+     * answer. Never rejects: a failure comes back classified. Awaiting the upstream here rather
+     * than in the fiber costs one fiber suspension per attempt instead of one per await.
+     */
+    const exchange = async (
+      run: RouteRun,
+      attempt: Attempt,
+      post: (call: UpstreamCall) => Promise<Response>,
+      now: number,
+    ): Promise<Exchange> => {
+      const provider = attempt.candidate.provider;
+      const broken = (cause: unknown): Exchange => {
+        const bound = attempt.watchdog.fired;
+        return {
+          failure: brokenAttempt(
             provider.name,
             run.cancelled,
             bound ? { bound, ms: attempt.watchdog.limitOf(bound) } : undefined,
             cause,
-          );
+          ),
         };
-
-        const posted = yield* Effect.result(
-          upstream.post({
-            provider,
-            apiKey: clientKey ?? key?.value,
-            body: run.body(candidate.ref.model),
-            signal: controller.signal,
-          }),
-        );
-        if (posted._tag === "Failure") return yield* Effect.fail(broken(posted.failure));
-        const response = posted.success;
-        attempt.watchdog.headersReceived();
-        if (!response.ok) {
-          const failure = yield* Effect.promise(() => failureFromHttp(provider.name, response, attempt.keyOrigin, now));
-          return yield* Effect.fail(run.cancelled ? broken(undefined) : failure);
-        }
-        if (run.request.stream) {
-          if (response.body === null) {
-            return yield* Effect.fail<AttemptFailure>({
+      };
+      let response: Response;
+      try {
+        response = await post({
+          provider,
+          apiKey: attempt.apiKey,
+          body: run.body(attempt.candidate.ref.model),
+          signal: attempt.controller.signal,
+        });
+      } catch (cause) {
+        return broken(cause);
+      }
+      attempt.watchdog.headersReceived();
+      if (!response.ok) {
+        const failure = await failureFromHttp(provider.name, response, attempt.keyOrigin, now);
+        return run.cancelled ? broken(undefined) : { failure };
+      }
+      if (run.request.stream) {
+        if (response.body === null) {
+          return {
+            failure: {
               kind: "transient",
               error: streamBrokenError(provider.name, "answered 200 with no body"),
               outcome: "stream_error",
-            });
-          }
-          return Object.assign(attempt, { response }) satisfies Answered;
+            },
+          };
         }
-        const json = yield* Effect.tryPromise({ try: () => response.json() as Promise<unknown>, catch: broken });
-        attempt.watchdog.stop();
-        if (json === null || typeof json !== "object" || Array.isArray(json)) {
-          return yield* Effect.fail<AttemptFailure>({
+        return { answered: Object.assign(attempt, { response }) };
+      }
+      let json: unknown;
+      try {
+        json = await response.json();
+      } catch (cause) {
+        return broken(cause);
+      }
+      attempt.watchdog.stop();
+      if (json === null || typeof json !== "object" || Array.isArray(json)) {
+        return {
+          failure: {
             kind: "transient",
             error: streamBrokenError(provider.name, "answered 200 with a body that is not a JSON object"),
             outcome: "invalid_body",
-          });
-        }
-        // A 200 whose response says `status: "failed"` is a failure like `response.failed` in a stream.
-        if ((json as ResponsesResponse).status === "failed") {
-          return yield* Effect.fail(
-            failureFromStreamEvent(provider.name, { type: "response.failed", response: json as ResponsesResponse }),
-          );
-        }
-        return Object.assign(attempt, { response, json: json as ResponsesResponse }) satisfies Answered;
+          },
+        };
+      }
+      // A 200 whose response says `status: "failed"` is a failure like `response.failed` in a stream.
+      if ((json as ResponsesResponse).status === "failed") {
+        return {
+          failure: failureFromStreamEvent(provider.name, {
+            type: "response.failed",
+            response: json as ResponsesResponse,
+          }),
+        };
+      }
+      return { answered: Object.assign(attempt, { response, json: json as ResponsesResponse }) };
+    };
+
+    /**
+     * How attempts reach the upstream: straight through the service's promise form when it has
+     * one, else through its effect (a wrapped service, such as the tracing one), run with this
+     * request's services so that its spans nest under the request's.
+     */
+    const poster: Effect.Effect<(call: UpstreamCall) => Promise<Response>> = upstream.send
+      ? Effect.succeed(upstream.send)
+      : Effect.map(Effect.context<never>(), (context) => {
+        const runPromise = Effect.runPromiseWith(context);
+        return (call: UpstreamCall) => runPromise(upstream.post(call));
       });
 
     /** After a failed attempt: cool its key down, record it, then retry, rotate or fall back (after the backoff), or stop. */
@@ -316,9 +366,13 @@ export const make = Effect.gen(function* () {
               }),
             );
           }
-          const result = yield* Effect.result(attemptOnce(run, candidate));
-          if (result._tag === "Success") return result.success;
-          yield* afterFailure(run, run.active!, result.failure);
+          const clock = yield* Clock.Clock;
+          const now = clock.currentTimeMillisUnsafe();
+          const attempt = begin(run, candidate, now, (yield* Random.Random).nextDoubleUnsafe());
+          const post = yield* poster;
+          const result = yield* Effect.promise(() => exchange(run, attempt, post, now));
+          if (result.answered) return result.answered;
+          yield* afterFailure(run, attempt, result.failure);
         }
       });
 

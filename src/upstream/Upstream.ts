@@ -26,6 +26,12 @@ export class UpstreamTransportError extends Data.TaggedError("UpstreamTransportE
 
 export interface UpstreamShape {
   readonly post: (call: UpstreamCall) => Effect.Effect<Response, UpstreamTransportError>;
+  /**
+   * The same call as a promise that rejects with the `UpstreamTransportError`. Routing awaits
+   * it inside one plain async exchange per attempt when present; a service without it (a
+   * wrapper that adds spans, a test double) is called through `post`.
+   */
+  readonly send?: (call: UpstreamCall) => Promise<Response>;
 }
 
 export class Upstream extends Context.Service<Upstream, UpstreamShape>()("gateway/Upstream") {}
@@ -39,25 +45,32 @@ export const requestHeaders = (call: UpstreamCall): Headers => {
 };
 
 /** `fetch` against the provider. Error messages name the provider, never the key or the URL's credentials. */
-export const make = (fetchImpl: typeof fetch = globalThis.fetch): UpstreamShape => ({
-  post: (call) =>
-    Effect.tryPromise({
-      try: () =>
-        fetchImpl(`${call.provider.baseUrl}/responses`, {
-          method: "POST",
-          headers: requestHeaders(call),
-          body: call.body,
-          signal: call.signal,
-        }),
-      catch: (cause) =>
-        new UpstreamTransportError({
-          provider: call.provider.name,
-          aborted: call.signal.aborted,
-          message: call.signal.aborted
-            ? `request to provider '${call.provider.name}' was aborted`
-            : `provider '${call.provider.name}' is unreachable: ${(cause as Error)?.name ?? "network error"}`,
-        }),
-    }),
-});
+export const make = (fetchImpl: typeof fetch = globalThis.fetch): UpstreamShape => {
+  const transportError = (call: UpstreamCall, cause: unknown) =>
+    new UpstreamTransportError({
+      provider: call.provider.name,
+      aborted: call.signal.aborted,
+      message: call.signal.aborted
+        ? `request to provider '${call.provider.name}' was aborted`
+        : `provider '${call.provider.name}' is unreachable: ${(cause as Error)?.name ?? "network error"}`,
+    });
+  const request = (call: UpstreamCall) =>
+    fetchImpl(`${call.provider.baseUrl}/responses`, {
+      method: "POST",
+      headers: requestHeaders(call),
+      body: call.body,
+      signal: call.signal,
+    });
+  return {
+    post: (call) => Effect.tryPromise({ try: () => request(call), catch: (cause) => transportError(call, cause) }),
+    send: async (call) => {
+      try {
+        return await request(call);
+      } catch (cause) {
+        throw transportError(call, cause);
+      }
+    },
+  };
+};
 
 export const layer = Layer.succeed(Upstream, make());

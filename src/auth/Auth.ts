@@ -143,7 +143,11 @@ export const make = (config: GatewayConfig, options: AuthOptions = {}) =>
         virtualKeyId: entry.id,
         ...(providerKey !== undefined ? { providerKey } : {}),
       });
-      return registry.find(sha256Hex(virtualKey)).pipe(Effect.flatMap((entry) => {
+      const digest = sha256Hex(virtualKey);
+      // The common case, a cached key in use, answers without composing effects.
+      const hit = registry.cachedByDigest(digest);
+      if (hit && !unusable(hit, clock())) return Effect.succeed(caller(hit));
+      return registry.find(digest).pipe(Effect.flatMap((entry) => {
         if (!entry) return Effect.fail(unauthorized("Invalid virtual key."));
         if (!unusable(entry, clock())) return Effect.succeed(caller(entry));
         return confirmed(entry, (fresh) => unusable(fresh, clock())).pipe(Effect.map(caller));
@@ -262,6 +266,13 @@ export const make = (config: GatewayConfig, options: AuthOptions = {}) =>
       }
       const entry = registry.cached(caller.virtualKeyId);
       if (!entry) return Effect.fail(unauthorized("Invalid virtual key."));
+      // A usable config key without limits or budget has nothing to count at admission (see admitKey).
+      if (entry.source === "config" && !entry.rateLimit && !entry.budget) {
+        const now = clock();
+        if (!unusable(entry, now) && !deniedModel(entry, candidates)) {
+          return Effect.succeed(grantFor(entry, {}, providerKey, false));
+        }
+      }
       return admitKey(entry, candidates, providerKey, 0);
     };
 

@@ -56,6 +56,8 @@ export interface KeyRegistryShape {
   readonly find: (digest: string) => Effect.Effect<KeyEntry | undefined, GatewayError>;
   /** The cached key with this id (no I/O). */
   readonly cached: (id: string) => KeyEntry | undefined;
+  /** The cached key whose value hashes to `digest` (no I/O): `find` without the effect, for the hot path. */
+  readonly cachedByDigest: (digest: string) => KeyEntry | undefined;
   /** Re-reads an API key from the store after admission found it changed; `undefined` when it is gone. */
   readonly reload: (id: string) => Effect.Effect<KeyEntry | undefined, GatewayError>;
   /** Every key, API keys read fresh from the store. */
@@ -140,6 +142,7 @@ export const make = (config: GatewayConfig) =>
         );
       },
       cached: (id) => byId.get(id),
+      cachedByDigest: (digest) => byDigest.get(digest),
       reload: (id) =>
         io(store.getKey(id)).pipe(Effect.map((key) => {
           if (!key) {

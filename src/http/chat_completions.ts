@@ -5,7 +5,7 @@
  * and upstream -> encode. Every failure is a `GatewayError`, answered by the
  * one mapping in `errors/response.ts`.
  */
-import { Effect, Result } from "effect";
+import { Context, Effect, Result } from "effect";
 import { Auth } from "../auth/Auth.ts";
 import { Settings } from "../config/Settings.ts";
 import { decodeRequest } from "../decode/decode.ts";
@@ -53,9 +53,11 @@ const noSpan: SpanHook = () => unchanged;
 
 export const chatCompletions = (request: Request, trace: RequestTrace, hooks: PipelineHooks) =>
   Effect.gen(function* () {
-    const config = yield* Settings;
-    const auth = yield* Auth;
-    const router = yield* Router;
+    // One read of the request's services instead of three steps of the fiber.
+    const services = yield* Effect.context<Settings | Auth | Router>();
+    const config = Context.get(services, Settings);
+    const auth = Context.get(services, Auth);
+    const router = Context.get(services, Router);
     const stage = hooks.stage ?? noSpan;
 
     const caller = yield* auth.authenticate(request.headers).pipe(stage("auth", trace));

@@ -352,6 +352,10 @@ export const make = Effect.gen(function* () {
     /** Attempts until one answers 200 (and, for JSON, delivers its answer), or the plan stops. */
     const answer = (run: RouteRun): Effect.Effect<Answered, GatewayError> =>
       Effect.gen(function* () {
+        // Read once per request: each service read is a step of the fiber.
+        const clock = yield* Clock.Clock;
+        const random = yield* Random.Random;
+        const post = yield* poster;
         for (;;) {
           if (run.cancelled) return yield* Effect.fail(cancelledError());
           const candidate = run.plan.current;
@@ -366,10 +370,8 @@ export const make = Effect.gen(function* () {
               }),
             );
           }
-          const clock = yield* Clock.Clock;
           const now = clock.currentTimeMillisUnsafe();
-          const attempt = begin(run, candidate, now, (yield* Random.Random).nextDoubleUnsafe());
-          const post = yield* poster;
+          const attempt = begin(run, candidate, now, random.nextDoubleUnsafe());
           const result = yield* Effect.promise(() => exchange(run, attempt, post, now));
           if (result.answered) return result.answered;
           yield* afterFailure(run, attempt, result.failure);

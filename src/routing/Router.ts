@@ -114,19 +114,34 @@ type Exchange =
 
 const noKeys: ReadonlySet<string> = new Set();
 
+/**
+ * One request's walk through the plan. It keeps what it needs of the `RouteRequest` rather than
+ * the request itself, so that the body can be let go once a stream is committed.
+ */
 class RouteRun {
   readonly plan: AttemptPlan;
+  readonly stream: boolean;
+  readonly providerKey: RouteRequest["providerKey"];
+  readonly trace: RequestTrace;
   cancelled = false;
   active: Attempt | undefined;
   /** Keys the next pick must avoid (set for a rotation). */
   exclude = noKeys;
+  /** The canonical body, until no attempt can follow (see `commit`). */
+  private canonical: ResponsesRequest | undefined;
   /** The canonical body serialised once, without its closing brace; each attempt appends its model. */
   private head: string | undefined;
+  private readonly signal: AbortSignal;
   private readonly wakers = new Set<() => void>();
   private readonly onAbort = () => this.cancel();
 
-  constructor(readonly request: RouteRequest, candidates: ReadonlyArray<Candidate>) {
+  constructor(request: RouteRequest, candidates: ReadonlyArray<Candidate>) {
     this.plan = new AttemptPlan(candidates);
+    this.stream = request.stream;
+    this.providerKey = request.providerKey;
+    this.trace = request.trace;
+    this.canonical = request.body;
+    this.signal = request.signal;
     if (request.signal.aborted) this.cancelled = true;
     else request.signal.addEventListener("abort", this.onAbort, { once: true });
   }
@@ -137,7 +152,8 @@ class RouteRun {
    * byte what `JSON.stringify({ ...body, model, stream })` gives (the canonical body has neither).
    */
   body(model: string): string {
-    const { body, stream } = this.request;
+    const { canonical: body, stream } = this;
+    if (body === undefined) throw new Error("RouteRun.body after commit");
     if (body.model !== undefined || body.stream !== undefined) return JSON.stringify({ ...body, model, stream });
     if (this.head === undefined) {
       const json = JSON.stringify(body);
@@ -146,12 +162,22 @@ class RouteRun {
     return `${this.head}"model":${JSON.stringify(model)},"stream":${stream}}`;
   }
 
+  /**
+   * A stream's output is committed: no attempt can follow, so the body and its serialisation
+   * (~8 KB each for a Cursor Agent request, and the decoded items besides) are let go rather
+   * than held for the rest of a stream that may stay open for minutes.
+   */
+  commit(): void {
+    this.canonical = undefined;
+    this.head = undefined;
+  }
+
   /** Pushes the attempt's record to the trace, once. */
   record(attempt: Attempt, outcome: string, next?: string): void {
     if (attempt.recorded) return;
     attempt.recorded = true;
     const ms = performance.now() - attempt.startedAt;
-    const trace = this.request.trace;
+    const trace = this.trace;
     trace.attempts.push({
       provider: attempt.candidate.ref.provider,
       model: attempt.candidate.ref.model,
@@ -188,7 +214,7 @@ class RouteRun {
   }
 
   dispose(): void {
-    this.request.signal.removeEventListener("abort", this.onAbort);
+    this.signal.removeEventListener("abort", this.onAbort);
     this.active?.watchdog.stop();
   }
 }
@@ -209,7 +235,7 @@ export const make = Effect.gen(function* () {
     /** Starts an attempt on `candidate`: picks its key and arms its watchdog. */
     const begin = (run: RouteRun, candidate: Candidate, now: number, random: number): Attempt => {
       const provider = candidate.provider;
-      const clientKey = run.request.providerKey?.provider === provider.name ? run.request.providerKey.value : undefined;
+      const clientKey = run.providerKey?.provider === provider.name ? run.providerKey.value : undefined;
       const key = clientKey === undefined ? pools.get(provider.name)?.pick(now, run.exclude, random) : undefined;
       run.exclude = noKeys;
       const controller = new AbortController();
@@ -220,7 +246,7 @@ export const make = Effect.gen(function* () {
         apiKey: clientKey ?? key?.value,
         keyOrigin: clientKey === undefined ? "gateway" : "client",
         controller,
-        watchdog: new Watchdog(provider.timeouts, run.request.stream, () => controller.abort()),
+        watchdog: new Watchdog(provider.timeouts, run.stream, () => controller.abort()),
         startedAt: performance.now(),
         recorded: false,
       };
@@ -267,7 +293,7 @@ export const make = Effect.gen(function* () {
         const failure = await failureFromHttp(provider.name, response, attempt.keyOrigin, now);
         return run.cancelled ? broken(undefined) : { failure };
       }
-      if (run.request.stream) {
+      if (run.stream) {
         if (response.body === null) {
           return {
             failure: {
@@ -399,7 +425,10 @@ export const make = Effect.gen(function* () {
           return routedStream({
             first,
             failover: (failure, failed) => runPromise(Effect.andThen(afterFailure(run, failed, failure), answer(run))),
-            committed: (attempt) => run.record(attempt, "ok"),
+            committed: (attempt) => {
+              run.record(attempt, "ok");
+              run.commit();
+            },
             isCancelled: () => run.cancelled,
             cancel: () => run.cancel(),
             ended: () => run.dispose(),

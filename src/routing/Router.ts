@@ -284,6 +284,7 @@ export const make = Effect.gen(function* () {
           apiKey: attempt.apiKey,
           body: run.body(attempt.candidate.ref.model),
           signal: attempt.controller.signal,
+          readWhole: !run.stream,
         });
       } catch (cause) {
         return broken(cause);

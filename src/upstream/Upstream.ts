@@ -3,10 +3,13 @@
  *
  * This layer knows HTTP and nothing of policy: it sends what routing decided
  * and hands back the raw `Response`; routing reads the status, retries,
- * rotates keys and falls back.
+ * rotates keys and falls back. The gateway's layer sends through undici
+ * (`undici_send.ts` says why); `make(fetch)` sends through a `fetch`.
  */
 import { Context, Data, Effect, Layer } from "effect";
+import { type Dispatcher, EnvHttpProxyAgent } from "undici";
 import type { ProviderConfig } from "../config/load.ts";
+import { BodyReadError, send as dispatch } from "./undici_send.ts";
 
 export interface UpstreamCall {
   readonly provider: ProviderConfig;
@@ -15,6 +18,11 @@ export interface UpstreamCall {
   readonly body: string;
   /** Aborts the call: the client went away, or a timeout fired. */
   readonly signal: AbortSignal;
+  /**
+   * A non-streamed call: the answer may be read whole before the `Response` is handed back,
+   * so that it parses from bytes rather than through a stream.
+   */
+  readonly readWhole?: boolean;
 }
 
 /** The request never got an HTTP answer: refused, reset, DNS, TLS, or aborted. */
@@ -44,21 +52,23 @@ export const requestHeaders = (call: UpstreamCall): Headers => {
   return headers;
 };
 
-/** `fetch` against the provider. Error messages name the provider, never the key or the URL's credentials. */
-export const make = (fetchImpl: typeof fetch = globalThis.fetch): UpstreamShape => {
-  const transportError = (call: UpstreamCall, cause: unknown) =>
-    new UpstreamTransportError({
-      provider: call.provider.name,
-      aborted: call.signal.aborted,
-      message: call.signal.aborted
-        ? `request to provider '${call.provider.name}' was aborted`
-        : `provider '${call.provider.name}' is unreachable: ${(cause as Error)?.name ?? "network error"}`,
-    });
-  // The headers for each configured key, built once per provider: building a `Headers` and
-  // setting three fields cost ~3 µs per request. A client's own key (allow_provider_keys) is
-  // not kept: its headers are built for the call.
+const transportError = (call: UpstreamCall, cause: unknown) =>
+  new UpstreamTransportError({
+    provider: call.provider.name,
+    aborted: call.signal.aborted,
+    message: call.signal.aborted
+      ? `request to provider '${call.provider.name}' was aborted`
+      : `provider '${call.provider.name}' is unreachable: ${(cause as Error)?.name ?? "network error"}`,
+  });
+
+/**
+ * The headers for each configured key, built once per provider: building a `Headers` and
+ * setting three fields cost ~3 µs per request. A client's own key (allow_provider_keys) is
+ * not kept: its headers are built for the call.
+ */
+const headerCache = () => {
   const built = new WeakMap<ProviderConfig, Map<string | undefined, Record<string, string>>>();
-  const headersOf = (call: UpstreamCall): HeadersInit => {
+  return (call: UpstreamCall): Record<string, string> => {
     let byKey = built.get(call.provider);
     if (byKey === undefined) {
       byKey = new Map();
@@ -67,8 +77,13 @@ export const make = (fetchImpl: typeof fetch = globalThis.fetch): UpstreamShape 
       }
       built.set(call.provider, byKey);
     }
-    return byKey.get(call.apiKey) ?? requestHeaders(call);
+    return byKey.get(call.apiKey) ?? Object.fromEntries(requestHeaders(call));
   };
+};
+
+/** `fetch` against the provider. Error messages name the provider, never the key or the URL's credentials. */
+export const make = (fetchImpl: typeof fetch = globalThis.fetch): UpstreamShape => {
+  const headersOf = headerCache();
   const request = (call: UpstreamCall) =>
     fetchImpl(`${call.provider.baseUrl}/responses`, {
       method: "POST",
@@ -88,4 +103,54 @@ export const make = (fetchImpl: typeof fetch = globalThis.fetch): UpstreamShape 
   };
 };
 
-export const layer = Layer.succeed(Upstream, make());
+/**
+ * The provider through an undici dispatcher. `send` honours `readWhole`; a body that breaks
+ * after the headers rejects with a `BodyReadError` (routing reports it as a dropped answer,
+ * as it does a `fetch` body that fails to read). `post` hands the body back as a stream, as
+ * `fetch` does, for the wrappers that call it.
+ */
+export const makeDispatched = (dispatcher: Dispatcher): UpstreamShape => {
+  const headersOf = headerCache();
+  const urls = new WeakMap<ProviderConfig, URL>();
+  const urlOf = (provider: ProviderConfig) => {
+    let url = urls.get(provider);
+    if (url === undefined) urls.set(provider, url = new URL(`${provider.baseUrl}/responses`));
+    return url;
+  };
+  const send = async (call: UpstreamCall): Promise<Response> => {
+    try {
+      return await dispatch(dispatcher, {
+        url: urlOf(call.provider),
+        headers: headersOf(call),
+        body: call.body,
+        signal: call.signal,
+        readWhole: call.readWhole === true,
+      });
+    } catch (cause) {
+      throw cause instanceof BodyReadError ? cause : transportError(call, cause);
+    }
+  };
+  return {
+    post: (call) =>
+      Effect.tryPromise({
+        try: () => send({ ...call, readWhole: false }),
+        catch: (cause) => cause instanceof UpstreamTransportError ? cause : transportError(call, cause),
+      }),
+    send,
+  };
+};
+
+/**
+ * The gateway's upstream: one keep-alive pool for every provider, closed with the runtime.
+ * Proxies come from the environment, as they do for `fetch`.
+ */
+export const layer: Layer.Layer<Upstream> = Layer.effect(
+  Upstream,
+  Effect.map(
+    Effect.acquireRelease(
+      Effect.sync(() => new EnvHttpProxyAgent({ headersTimeout: 0, bodyTimeout: 0, connectTimeout: 0 })),
+      (agent) => Effect.promise(() => agent.destroy().catch(() => {})),
+    ),
+    makeDispatched,
+  ),
+);

@@ -7,7 +7,7 @@
  * (`undici_send.ts` says why); `make(fetch)` sends through a `fetch`.
  */
 import { Context, Data, Effect, Layer } from "effect";
-import { type Dispatcher, EnvHttpProxyAgent } from "undici";
+import { Agent, type Dispatcher, EnvHttpProxyAgent } from "undici";
 import type { ProviderConfig } from "../config/load.ts";
 import { BodyReadError, send as dispatch } from "./undici_send.ts";
 
@@ -140,15 +140,30 @@ export const makeDispatched = (dispatcher: Dispatcher): UpstreamShape => {
   };
 };
 
+const proxyVariables = ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"];
+
+/** Whether the environment names a proxy (unreadable counts as none, as for `fetch`). */
+const proxied = (): boolean => {
+  try {
+    return proxyVariables.some((name) => (Deno.env.get(name) ?? "") !== "");
+  } catch {
+    return false;
+  }
+};
+
 /**
  * The gateway's upstream: one keep-alive pool for every provider, closed with the runtime.
- * Proxies come from the environment, as they do for `fetch`.
+ * Proxies come from the environment, as they do for `fetch`; without one a plain `Agent` is
+ * used, since the proxy agent parses every request's origin against `NO_PROXY` (~5 µs each).
  */
 export const layer: Layer.Layer<Upstream> = Layer.effect(
   Upstream,
   Effect.map(
     Effect.acquireRelease(
-      Effect.sync(() => new EnvHttpProxyAgent({ headersTimeout: 0, bodyTimeout: 0, connectTimeout: 0 })),
+      Effect.sync((): Dispatcher => {
+        const options = { headersTimeout: 0, bodyTimeout: 0, connectTimeout: 0 };
+        return proxied() ? new EnvHttpProxyAgent(options) : new Agent(options);
+      }),
       (agent) => Effect.promise(() => agent.destroy().catch(() => {})),
     ),
     makeDispatched,

@@ -11,6 +11,7 @@
  */
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import type { ResponsesEvent } from "../protocol/responses.ts";
+import { plainBodies } from "./undici_send.ts";
 
 /** A `data:` payload that is not a JSON object. */
 export class MalformedEventError extends Error {
@@ -50,10 +51,12 @@ interface ByteSource {
 /** Reads into one reused buffer when the body is a byte stream (fetch's are); other streams are read as they are. */
 const byteSource = (body: ReadableStream<Uint8Array>): ByteSource => {
   let byob: ReadableStreamBYOBReader | undefined;
-  try {
-    byob = body.getReader({ mode: "byob" });
-  } catch {
-    // Not a byte stream (a body built from a plain `ReadableStream`): no buffer to reuse.
+  if (!plainBodies.has(body)) {
+    try {
+      byob = body.getReader({ mode: "byob" });
+    } catch {
+      // Not a byte stream (a body built from a plain `ReadableStream`): no buffer to reuse.
+    }
   }
   if (byob === undefined) {
     const reader = body.getReader();

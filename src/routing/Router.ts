@@ -405,6 +405,25 @@ export const make = Effect.gen(function* () {
         }
       });
 
+    /** Attempts until one answers with an event stream, then routes its events (`routed_stream.ts`). */
+    const openStream = (run: RouteRun): Effect.Effect<EventStream, GatewayError> =>
+      Effect.gen(function* () {
+        // Fail-overs after the headers went out run with this request's services (its Clock included).
+        const runPromise = Effect.runPromiseWith(yield* Effect.context<never>());
+        const first = yield* answer(run).pipe(Effect.tapError(() => Effect.sync(() => run.dispose())));
+        return routedStream({
+          first,
+          failover: (failure, failed) => runPromise(Effect.andThen(afterFailure(run, failed, failure), answer(run))),
+          committed: (attempt) => {
+            run.record(attempt, "ok");
+            run.commit();
+          },
+          isCancelled: () => run.cancelled,
+          cancel: () => run.cancel(),
+          ended: () => run.dispose(),
+        });
+      });
+
     return {
       complete: (request) =>
         Effect.suspend(() => {
@@ -417,24 +436,9 @@ export const make = Effect.gen(function* () {
             Effect.ensuring(Effect.sync(() => run.dispose())),
           );
         }),
-      stream: (request) =>
-        Effect.gen(function* () {
-          const run = new RouteRun(request, candidatesOf(request.candidates));
-          // Fail-overs after the headers went out run with this request's services (its Clock included).
-          const runPromise = Effect.runPromiseWith(yield* Effect.context<never>());
-          const first = yield* answer(run).pipe(Effect.tapError(() => Effect.sync(() => run.dispose())));
-          return routedStream({
-            first,
-            failover: (failure, failed) => runPromise(Effect.andThen(afterFailure(run, failed, failure), answer(run))),
-            committed: (attempt) => {
-              run.record(attempt, "ok");
-              run.commit();
-            },
-            isCancelled: () => run.cancelled,
-            cancel: () => run.cancel(),
-            ended: () => run.dispose(),
-          });
-        }),
+      // The stream's callbacks outlive the request; they are made in `openStream`, whose scope
+      // holds only the run, so that they do not keep the `RouteRequest` (and its body) alive.
+      stream: (request) => Effect.suspend(() => openStream(new RouteRun(request, candidatesOf(request.candidates)))),
     };
   };
 });

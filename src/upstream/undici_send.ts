@@ -69,9 +69,22 @@ const headersOf = (raw: Record<string, string | string[] | undefined>): Headers 
  * its whole body). Rejects with undici's error when no answer came (`headersReceived` false), or
  * with the error that broke a whole-body read after the headers.
  */
-export const send = (dispatcher: Dispatcher, call: DispatchCall): Promise<Response> =>
-  new Promise<Response>((resolve, reject) => {
-    if (call.signal.aborted) return reject(call.signal.reason);
+export const send = (dispatcher: Dispatcher, call: DispatchCall): Promise<Response> => {
+  // The callbacks below live as long as the answer (minutes, for a stream): they must not hold
+  // `call`, whose body (8 KB for a Cursor request) undici has already taken its own copy of.
+  const { signal, readWhole } = call;
+  const options: Dispatcher.DispatchOptions = {
+    origin: call.url.origin,
+    path: call.url.pathname + call.url.search,
+    method: "POST",
+    headers: call.headers,
+    body: call.body,
+    headersTimeout: 0,
+    bodyTimeout: 0,
+  };
+  if (signal.aborted) return Promise.reject(signal.reason);
+  let handler!: Dispatcher.DispatchHandler;
+  const answer = new Promise<Response>((resolve, reject) => {
     let controller: Dispatcher.DispatchController | undefined;
     let settled = false;
     let status = 0;
@@ -83,9 +96,9 @@ export const send = (dispatcher: Dispatcher, call: DispatchCall): Promise<Respon
     let body: ReadableStreamDefaultController<Uint8Array> | undefined;
     let flushing = false;
 
-    const onAbort = () => controller?.abort(call.signal.reason);
-    call.signal.addEventListener("abort", onAbort, { once: true });
-    const done = () => call.signal.removeEventListener("abort", onAbort);
+    const onAbort = () => controller?.abort(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    const done = () => signal.removeEventListener("abort", onAbort);
 
     /** Hands what one socket read delivered to the body as one chunk, after undici parsed all of it. */
     const flush = () => {
@@ -119,39 +132,31 @@ export const send = (dispatcher: Dispatcher, call: DispatchCall): Promise<Respon
       return readable;
     };
 
-    dispatcher.dispatch({
-      origin: call.url.origin,
-      path: call.url.pathname + call.url.search,
-      method: "POST",
-      headers: call.headers,
-      body: call.body,
-      headersTimeout: 0,
-      bodyTimeout: 0,
-    }, {
+    handler = {
       onRequestStart: (c) => {
         controller = c;
-        if (call.signal.aborted) c.abort(call.signal.reason);
+        if (signal.aborted) c.abort(signal.reason);
       },
       onResponseStart: (_c, statusCode, raw, message) => {
         if (statusCode < 200 && statusCode !== 101) return; // 1xx informational
         status = statusCode;
         statusText = message ?? "";
         headers = headersOf(raw as Record<string, string | string[] | undefined>);
-        if (call.readWhole) return;
+        if (readWhole) return;
         settled = true;
         resolve(new Response(nullBodyStatus.has(status) ? null : stream(), { status, statusText, headers }));
       },
       onResponseData: (_c, chunk) => {
         parts.push(chunk);
         size += chunk.byteLength;
-        if (!call.readWhole && !flushing) {
+        if (!readWhole && !flushing) {
           flushing = true;
           queueMicrotask(flush);
         }
       },
       onResponseEnd: () => {
         done();
-        if (call.readWhole) {
+        if (readWhole) {
           settled = true;
           const bytes = nullBodyStatus.has(status) ? null : joined(parts, size);
           resolve(new Response(bytes, { status, statusText, headers }));
@@ -177,8 +182,11 @@ export const send = (dispatcher: Dispatcher, call: DispatchCall): Promise<Respon
           // cancelled meanwhile
         }
       },
-    });
+    };
   });
+  dispatcher.dispatch(options, handler);
+  return answer;
+};
 
 /** A whole-body read broke after the headers arrived: the connection dropped mid-answer. */
 export class BodyReadError extends Error {

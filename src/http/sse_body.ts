@@ -7,12 +7,13 @@
  * upstream request. While nothing is written for `keepaliveMs`, a `: keepalive`
  * comment keeps proxies from cutting a silent stream: long reasoning, or
  * start-up events routing holds back (maximhq/bifrost#5212, kortix-ai/suna#3696).
- * One timer per stream that checks the time of the last write, so a write
- * costs one `performance.now()` (shared by the events of one upstream read),
- * not a timer reset.
+ * One deadline per stream (`routing/deadlines.ts`) that checks the time of the
+ * last write, so a write costs one `performance.now()` (shared by the events of
+ * one upstream read), not a timer reset.
  */
 import { errorFrame } from "../errors/response.ts";
 import type { ChunkEncoder } from "../encode/chunks.ts";
+import { type Deadline, deadlines } from "../routing/deadlines.ts";
 import type { EventStream } from "../routing/Router.ts";
 
 export type StreamEnd = "completed" | "failed" | "cancelled";
@@ -35,12 +36,12 @@ const keepaliveFrame = encoder.encode(": keepalive\n\n");
 export const sseBody = (options: SseBodyOptions): ReadableStream<Uint8Array> => {
   const { events, keepaliveMs } = options;
   let ended = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timer: Deadline | undefined;
   let controllerRef: ReadableStreamDefaultController<Uint8Array> | undefined;
   let lastWrite = performance.now();
 
   const armKeepalive = (delay: number) => {
-    timer = setTimeout(keepalive, Math.max(1, Math.ceil(delay)));
+    timer = deadlines.at(performance.now() + Math.max(1, delay), keepalive);
   };
   const keepalive = () => {
     timer = undefined;
@@ -59,7 +60,7 @@ export const sseBody = (options: SseBodyOptions): ReadableStream<Uint8Array> => 
   const finish = (end: StreamEnd) => {
     if (ended) return;
     ended = true;
-    if (timer !== undefined) clearTimeout(timer);
+    if (timer !== undefined) deadlines.cancel(timer);
     options.shutdown?.removeEventListener("abort", endForShutdown);
     options.onEnd(end);
   };

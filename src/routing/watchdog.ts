@@ -12,10 +12,11 @@
  *
  * LiteLLM's `stream_timeout` is checked only once a chunk arrives, so a stream
  * that never sends one is never cut (litellm#19909); this timer fires on its
- * own. One `setTimeout` per attempt, re-armed lazily: the per-event cost is two
- * field writes and one `performance.now()`.
+ * own. One deadline per attempt (`deadlines.ts`, a shared timer), re-armed
+ * lazily: the per-event cost is two field writes and one `performance.now()`.
  */
 import type { TimeoutConfig } from "../config/load.ts";
+import { type Deadline, deadlines } from "./deadlines.ts";
 
 export type TimeoutBound = "connect_ms" | "first_byte_ms" | "idle_ms" | "total_ms";
 
@@ -25,7 +26,7 @@ export class Watchdog {
   private readonly startedAt = performance.now();
   private phase: "headers" | "first_event" | "events";
   private waitingSince = -1;
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  private deadline: Deadline | undefined;
   /** When (`performance.now()`) the armed check runs. */
   private dueAt = Infinity;
   private stopped = false;
@@ -64,7 +65,7 @@ export class Watchdog {
     this.waitingSince = now;
     // Only right after the first event can the armed check be later than this wait's idle limit.
     if (this.phase === "events" && this.dueAt > now + this.timeouts.idleMs && !this.stopped) {
-      clearTimeout(this.timer);
+      if (this.deadline !== undefined) deadlines.cancel(this.deadline);
       this.arm(this.timeouts.idleMs);
     }
   }
@@ -77,18 +78,18 @@ export class Watchdog {
 
   stop(): void {
     this.stopped = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
+    if (this.deadline !== undefined) deadlines.cancel(this.deadline);
+    this.deadline = undefined;
   }
 
   private arm(ms: number): void {
     const delay = Math.max(1, Math.ceil(ms));
     this.dueAt = performance.now() + delay;
-    this.timer = setTimeout(this.check, delay);
+    this.deadline = deadlines.at(this.dueAt, this.check);
   }
 
   private readonly check = (): void => {
-    this.timer = undefined;
+    this.deadline = undefined;
     if (this.stopped) return;
     const now = performance.now();
     const elapsed = now - this.startedAt;

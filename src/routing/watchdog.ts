@@ -4,8 +4,8 @@
  * - `total_ms` bounds the whole attempt; on a non-streamed attempt it is the
  *   only bound, since a long reasoning answer arrives all at once.
  * - On a streamed attempt, `connect_ms` bounds the wait for the response
- *   headers (a streaming upstream answers them at once; Deno's `fetch` exposes
- *   no separate TCP connect phase), `first_byte_ms` the wait for the first
+ *   headers (a streaming upstream answers them at once; the TCP connect is not
+ *   timed on its own), `first_byte_ms` the wait for the first
  *   event (headers included), and `idle_ms` the silence between events, counted
  *   only while the gateway is waiting on the upstream, so a slow client reading
  *   at its own pace never times the upstream out.

@@ -1,12 +1,5 @@
 import assert from "node:assert/strict";
-import { Result } from "effect";
-import { decodeRequest } from "../src/decode/decode.ts";
-
-const decode = (raw: unknown) => {
-  const result = decodeRequest(raw);
-  if (Result.isFailure(result)) throw new Error(`expected a decoded request, got 400: ${result.failure.message}`);
-  return result.success;
-};
+import { decode } from "./support/decode.ts";
 
 /** The canonical input for a chat body with these messages (and these tools). */
 const inputOf = (messages: unknown[], tools?: unknown[]) =>

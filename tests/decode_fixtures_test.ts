@@ -3,17 +3,10 @@
  * and the exact canonical Responses request each decodes to.
  */
 import assert from "node:assert/strict";
-import { Result } from "effect";
-import { decodeRequest } from "../src/decode/decode.ts";
+import { decode } from "./support/decode.ts";
 
 const fixture = (name: string): Record<string, unknown> =>
   JSON.parse(Deno.readTextFileSync(new URL(`../fixtures/requests/${name}`, import.meta.url)));
-
-const decode = (raw: unknown) => {
-  const result = decodeRequest(raw);
-  if (Result.isFailure(result)) throw new Error(`expected a decoded request, got 400: ${result.failure.message}`);
-  return result.success;
-};
 
 const patch =
   "*** Begin Patch\n*** Update File: src/cart.ts\n@@\n-export const total = (items) => 0;\n+export const cartTotal = (items) => 0;\n*** End Patch\n";

@@ -1,18 +1,5 @@
 import assert from "node:assert/strict";
-import { Result } from "effect";
-import { decodeRequest } from "../src/decode/decode.ts";
-
-const decode = (raw: unknown) => {
-  const result = decodeRequest(raw);
-  if (Result.isFailure(result)) throw new Error(`expected a decoded request, got 400: ${result.failure.message}`);
-  return result.success;
-};
-
-const reject = (raw: unknown) => {
-  const result = decodeRequest(raw);
-  if (Result.isSuccess(result)) throw new Error("expected a 400, got a decoded request");
-  return result.failure;
-};
+import { decode, reject } from "./support/decode.ts";
 
 const fixture = (name: string): Record<string, unknown> =>
   JSON.parse(Deno.readTextFileSync(new URL(`../fixtures/requests/${name}`, import.meta.url)));

@@ -3,23 +3,10 @@
  * every failure is answered with.
  */
 import assert from "node:assert/strict";
-import { type FakeUpstream, startFakeUpstream } from "./support/fake_upstream.ts";
+import { type FakeUpstream, jsonFixture, startFakeUpstream } from "./support/fake_upstream.ts";
 import { postJson, type RunningGateway, startGateway, testConfig, VK } from "./support/gateway.ts";
 
-const okResponse = {
-  id: "resp_ok",
-  object: "response",
-  created_at: 1,
-  status: "completed",
-  model: "gpt-5-2025-08-07",
-  output: [{
-    type: "message",
-    id: "msg_1",
-    role: "assistant",
-    content: [{ type: "output_text", text: "ok", annotations: [] }],
-  }],
-  usage: { input_tokens: 1, output_tokens: 1, total_tokens: 2 },
-};
+const okResponse = jsonFixture("responses/text.json");
 
 const noRetry = { retry: { max_retries: 0 } };
 

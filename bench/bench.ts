@@ -16,7 +16,7 @@ import { closedLoop, holdStreams, Samples, sequentialBlock, type TargetName } fr
 import { eventsPerStream } from "./mock_upstream.ts";
 import { clockTicksPerSecond, cpuTicks, loadAverage, machine, memory, systemBusyTicks } from "./procfs.ts";
 import { type BenchResults, type BenchSettings, figures, markdown, table, verdictList, verdicts } from "./report.ts";
-import { stopAll } from "./servers.ts";
+import { runningServers, stopAll } from "./servers.ts";
 import { root, startBenchServers, validate } from "./setup.ts";
 
 // ===== Options =====
@@ -210,6 +210,10 @@ const run = async (): Promise<BenchResults> => {
       peakRssKb,
       totalSeconds: (performance.now() - started) / 1000,
     };
+  } catch (error) {
+    // A run that fails (a server gone, a connection refused) says what the servers said last.
+    for (const server of runningServers()) log(`${server.name} (pid ${server.pid}), last output:\n${server.recent()}`);
+    throw error;
   } finally {
     const t = performance.now();
     await stopAll();

@@ -130,3 +130,22 @@ Deno.test("aborting a request mid-stream is seen by the fake upstream", async ()
     await upstream.close();
   }
 });
+
+Deno.test("a refused connection names its reason as an error code, so a closed port reads differently from a TLS problem", async () => {
+  const upstream = startFakeUpstream(() => ({ reset: true }));
+  const closedUrl = upstream.url;
+  await upstream.close();
+  // Through the gateway's own upstream layer (undici), as a real request would go.
+  const failure = await Effect.runPromise(
+    Effect.gen(function* () {
+      const upstream = yield* Upstream.Upstream;
+      return yield* Effect.flip(upstream.post({
+        provider: providerAt(closedUrl),
+        apiKey: "sk-secret-value",
+        body: "{}",
+        signal: new AbortController().signal,
+      }));
+    }).pipe(Effect.provide(Upstream.layer)),
+  );
+  assert.equal(failure.message, "provider 'p' is unreachable: ECONNREFUSED");
+});

@@ -52,13 +52,25 @@ export const requestHeaders = (call: UpstreamCall): Headers => {
   return headers;
 };
 
+/**
+ * Why a call got no answer, in words safe to show: the error's code when it has one
+ * (`ECONNREFUSED`, `DEPTH_ZERO_SELF_SIGNED_CERT`, `UND_ERR_SOCKET`): a constant, so an operator
+ * can tell a refused port from a TLS trust problem, and never a message that could carry a URL.
+ */
+const reasonOf = (cause: unknown): string => {
+  const error = cause as { code?: unknown; name?: unknown; cause?: { code?: unknown } } | undefined;
+  const code = error?.code ?? error?.cause?.code;
+  if (typeof code === "string" && /^[A-Z0-9_]{2,64}$/.test(code)) return code;
+  return typeof error?.name === "string" ? error.name : "network error";
+};
+
 const transportError = (call: UpstreamCall, cause: unknown) =>
   new UpstreamTransportError({
     provider: call.provider.name,
     aborted: call.signal.aborted,
     message: call.signal.aborted
       ? `request to provider '${call.provider.name}' was aborted`
-      : `provider '${call.provider.name}' is unreachable: ${(cause as Error)?.name ?? "network error"}`,
+      : `provider '${call.provider.name}' is unreachable: ${reasonOf(cause)}`,
   });
 
 /**

@@ -8,25 +8,12 @@ import assert from "node:assert/strict";
 import { ChunkEncoder, isOutputEvent } from "../src/encode/chunks.ts";
 import { encodeCompletion } from "../src/encode/completion.ts";
 import type { EncodeContext } from "../src/encode/context.ts";
+import { encodeContext, PATCH } from "./support/encode.ts";
 import type { ChatCompletionChunk, ChatToolCall, ReasoningDetail, UrlCitation } from "../src/protocol/chat.ts";
 import type { ResponsesEvent, ResponsesResponse } from "../src/protocol/responses.ts";
 import { readEvents } from "../src/upstream/sse_events.ts";
 
-const PATCH = "*** Begin Patch\n*** Update File: src/app.ts\n@@\n-const a = 1;\n+const a = 2;\n*** End Patch";
-
-const context = (overrides: Partial<EncodeContext> = {}): EncodeContext => ({
-  id: "chatcmpl-stream",
-  created: 1767225600,
-  model: "openai/gpt-5",
-  attempt: () => ({
-    ref: { provider: "openai", model: "gpt-5", label: "openai/gpt-5" },
-    fallbackIndex: 0,
-    attempts: 1,
-  }),
-  startedAt: performance.now(),
-  price: () => undefined,
-  ...overrides,
-});
+const context = (overrides: Partial<EncodeContext> = {}): EncodeContext => encodeContext("chatcmpl-stream", overrides);
 
 const eventsOf = async (name: string): Promise<ResponsesEvent[]> => {
   const text = await Deno.readTextFile(new URL(`../fixtures/responses/${name}`, import.meta.url));

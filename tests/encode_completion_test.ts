@@ -3,25 +3,12 @@
  */
 import assert from "node:assert/strict";
 import type { EncodeContext } from "../src/encode/context.ts";
+import { encodeContext, PATCH } from "./support/encode.ts";
 import { encodeCompletion } from "../src/encode/completion.ts";
 import type { ResponsesResponse } from "../src/protocol/responses.ts";
 import { jsonFixture } from "./support/fake_upstream.ts";
 
-const PATCH = "*** Begin Patch\n*** Update File: src/app.ts\n@@\n-const a = 1;\n+const a = 2;\n*** End Patch";
-
-const context = (overrides: Partial<EncodeContext> = {}): EncodeContext => ({
-  id: "chatcmpl-unit",
-  created: 1767225600,
-  model: "openai/gpt-5",
-  attempt: () => ({
-    ref: { provider: "openai", model: "gpt-5", label: "openai/gpt-5" },
-    fallbackIndex: 0,
-    attempts: 1,
-  }),
-  startedAt: performance.now(),
-  price: () => undefined,
-  ...overrides,
-});
+const context = (overrides: Partial<EncodeContext> = {}): EncodeContext => encodeContext("chatcmpl-unit", overrides);
 
 const fixture = (name: string) => jsonFixture(`responses/${name}`) as ResponsesResponse;
 

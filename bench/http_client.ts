@@ -148,6 +148,21 @@ export class HttpConnection {
         options.onFirstChunk?.();
       }
     };
+    /** Consumes `count` body bytes (one chunk, or a whole content-length body). */
+    const readBytes = async (count: number, closedMessage: string) => {
+      let remaining = count;
+      while (remaining > 0) {
+        if (this.start === this.end && !(await this.fill())) throw new Error(closedMessage);
+        const take = Math.min(remaining, this.end - this.start);
+        if (take > 0) {
+          sawBody();
+          keep?.push(this.buffer.slice(this.start, this.start + take));
+          this.start += take;
+          remaining -= take;
+          bodyBytes += take;
+        }
+      }
+    };
 
     if (status === 204 || status === 304) {
       // no body
@@ -169,36 +184,14 @@ export class HttpConnection {
           this.start += 2;
           break;
         }
-        let remaining = size;
-        while (remaining > 0) {
-          if (this.start === this.end && !(await this.fill())) throw new Error("connection closed inside a chunk");
-          const take = Math.min(remaining, this.end - this.start);
-          if (take > 0) {
-            sawBody();
-            keep?.push(this.buffer.slice(this.start, this.start + take));
-            this.start += take;
-            remaining -= take;
-            bodyBytes += take;
-          }
-        }
+        await readBytes(size, "connection closed inside a chunk");
         while (this.end - this.start < 2) {
           if (!(await this.fill())) throw new Error("connection closed after a chunk");
         }
         this.start += 2;
       }
     } else if (lengthMatch) {
-      let remaining = Number(lengthMatch[1]);
-      while (remaining > 0) {
-        if (this.start === this.end && !(await this.fill())) throw new Error("connection closed inside a body");
-        const take = Math.min(remaining, this.end - this.start);
-        if (take > 0) {
-          sawBody();
-          keep?.push(this.buffer.slice(this.start, this.start + take));
-          this.start += take;
-          remaining -= take;
-          bodyBytes += take;
-        }
-      }
+      await readBytes(Number(lengthMatch[1]), "connection closed inside a body");
     } else {
       throw new Error("response has neither content-length nor chunked encoding");
     }

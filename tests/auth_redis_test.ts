@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { createClient } from "redis";
-import { startFakeUpstream } from "./support/fake_upstream.ts";
+import { jsonFixture, startFakeUpstream } from "./support/fake_upstream.ts";
 import { postJson, type RunningGateway, startGateway, testConfig, VK } from "./support/gateway.ts";
 
 const REDIS_URL = Deno.env.get("REDIS_URL");
@@ -19,15 +19,8 @@ if (!REDIS_URL && !IN_CI) {
 const ADMIN = "sk-admin-test-secret-42";
 const T0 = Date.UTC(2025, 0, 8, 12, 0, 45);
 
-const completed = {
-  id: "resp_1",
-  object: "response",
-  created_at: 1,
-  status: "completed",
-  model: "gpt-5",
-  output: [{ type: "message", id: "msg_1", role: "assistant", content: [{ type: "output_text", text: "ok" }] }],
-  usage: { input_tokens: 1000, output_tokens: 500, total_tokens: 1500 }, // 0.00625 USD of gpt-5
-};
+// 1000 input and 500 output tokens of gpt-5 at the default price: 0.00625 USD.
+const completed = jsonFixture("responses/priced_1000_in_500_out.json");
 
 /** Runs `fn` with gateway configs on a fresh Redis key prefix, and removes that prefix's keys afterwards. */
 const redisTest = (

@@ -37,7 +37,7 @@ export interface RequestTrace {
   latencyMs?: number;
   /** The matched route's pattern when it differs from `route` (a prefix route), for metric labels. */
   routePattern?: string;
-  /** Prompt and completion, set only when `log_content: true`; logged with the request line. */
+  /** Prompt and completion, set only when `log_content: true`; logged with the request line, bounded (`content.ts`). */
   content?: RequestContent;
 }
 

@@ -57,15 +57,48 @@ export const makeHandler = <R = never>(
   const { config, runtime, telemetry, inflight, tracing } = options;
   const models = JSON.stringify(modelList(config));
 
+  /**
+   * Reports a finished request. Never throws: a telemetry or tracing failure (an injected sink, a
+   * span exporter) must not turn a served request into a 500, nor skip closing its stream.
+   */
+  const report = (trace: RequestTrace) => {
+    try {
+      telemetry.requestFinished(trace);
+    } catch (error) {
+      reportFailed(trace, error);
+    }
+    try {
+      tracing?.end(trace);
+    } catch (error) {
+      reportFailed(trace, error);
+    }
+  };
+  const reportFailed = (trace: RequestTrace, error: unknown) => {
+    try {
+      telemetry.log("error", "request could not be reported", {
+        request_id: trace.requestId,
+        error: String((error as Error)?.name),
+      });
+    } catch {
+      // The telemetry is what failed; nothing else can tell.
+    }
+  };
+  /** Streams already reported closed: the gauge and shutdown count each stream out exactly once. */
+  const closedStreams = new WeakSet<RequestTrace>();
+
   const hooks = {
     runDetached: (effect: Effect.Effect<void>) => {
       runtime.runFork(inflight ? inflight.detached(effect) : effect);
     },
     streamFinished: (trace: RequestTrace) => {
-      trace.latencyMs = performance.now() - trace.startedAt;
-      telemetry.requestFinished(trace);
-      tracing?.end(trace);
-      inflight?.streamClosed();
+      if (closedStreams.has(trace)) return;
+      closedStreams.add(trace);
+      try {
+        trace.latencyMs = performance.now() - trace.startedAt;
+        report(trace);
+      } finally {
+        inflight?.streamClosed();
+      }
     },
     ...(tracing ? { stage: tracing.stage } : {}),
     ...(inflight ? { shutdown: inflight.shutdownSignal } : {}),
@@ -116,10 +149,14 @@ export const makeHandler = <R = never>(
           ),
         ),
       ).catch((defect) => {
-        telemetry.log("error", "unexpected failure", {
-          request_id: trace.requestId,
-          error: String((defect as Error)?.name),
-        });
+        try {
+          telemetry.log("error", "unexpected failure", {
+            request_id: trace.requestId,
+            error: String((defect as Error)?.name),
+          });
+        } catch {
+          // The answer below matters more than the log line.
+        }
         return toResponse(asGatewayError(defect));
       });
     }
@@ -127,10 +164,7 @@ export const makeHandler = <R = never>(
     if (response.headers.get("content-type")?.startsWith("text/event-stream") !== true) {
       trace.status = response.status;
       trace.latencyMs = performance.now() - trace.startedAt;
-      if (route && path !== "/health") {
-        telemetry.requestFinished(trace);
-        tracing?.end(trace);
-      }
+      if (route && path !== "/health") report(trace);
     } else inflight?.streamOpened();
     return response;
   };

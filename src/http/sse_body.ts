@@ -57,20 +57,53 @@ export const sseBody = (options: SseBodyOptions): ReadableStream<Uint8Array> => 
     armKeepalive(keepaliveMs);
   };
 
+  /**
+   * Ends the stream's bookkeeping, once. Never throws: every end path calls it before closing the
+   * body, and an `onEnd` that threw would leave the body open, the client hanging and the
+   * open-streams gauge counting a stream that is gone. `onEnd` owns reporting its own failures.
+   */
   const finish = (end: StreamEnd) => {
     if (ended) return;
     ended = true;
     if (timer !== undefined) deadlines.cancel(timer);
     options.shutdown?.removeEventListener("abort", endForShutdown);
-    options.onEnd(end);
+    try {
+      options.onEnd(end);
+    } catch {
+      // See above: the body must still close.
+    }
+  };
+
+  /** Stops the upstream read; never throws, so the end path that calls it always finishes. */
+  const cancelEvents = () => {
+    try {
+      events.cancel();
+    } catch {
+      // The upstream request is going away either way.
+    }
+  };
+
+  /** Enqueues and closes unless the client already cancelled the body (which makes both throw). */
+  const closeWith = (controller: ReadableStreamDefaultController<Uint8Array>, tail?: string) => {
+    try {
+      if (tail) controller.enqueue(encoder.encode(tail));
+      controller.close();
+    } catch {
+      // Already closed or cancelled.
+    }
   };
 
   const endForShutdown = () => {
     if (ended || !controllerRef) return;
-    controllerRef.enqueue(encoder.encode(errorFrame(options.shutdown?.reason)));
-    finish("failed");
-    events.cancel();
-    controllerRef.close();
+    const controller = controllerRef;
+    let frame: string | undefined;
+    try {
+      frame = errorFrame(options.shutdown?.reason);
+    } finally {
+      finish("failed");
+      cancelEvents();
+      closeWith(controller, frame);
+    }
   };
 
   let wroteOutput = false;
@@ -109,17 +142,16 @@ export const sseBody = (options: SseBodyOptions): ReadableStream<Uint8Array> => 
             if (event === undefined) {
               if (text !== "") write(controller, text, now);
               const tail = options.encoder.end();
-              if (tail) controller.enqueue(encoder.encode(tail));
               finish(options.encoder.failed ? "failed" : "completed");
-              controller.close();
+              closeWith(controller, tail);
               return;
             }
             text += options.encoder.push(event, now);
             if (options.encoder.finished) {
               if (text !== "") write(controller, text, now);
-              events.cancel();
+              cancelEvents();
               finish(options.encoder.failed ? "failed" : "completed");
-              controller.close();
+              closeWith(controller);
               return;
             }
             if (!events.ready?.()) break;
@@ -129,17 +161,21 @@ export const sseBody = (options: SseBodyOptions): ReadableStream<Uint8Array> => 
           if (text !== "") return write(controller, text, now);
         }
       } catch (error) {
-        if (ended) return;
-        if (text !== "") write(controller, text, now);
-        controller.enqueue(encoder.encode(errorFrame(error)));
-        // Cancel first, so routing has recorded every attempt before `onEnd` reports the request.
-        events.cancel();
-        finish("failed");
-        controller.close();
+        if (ended) return closeWith(controller);
+        let frame: string | undefined;
+        try {
+          if (text !== "") write(controller, text, now);
+          frame = errorFrame(error);
+        } finally {
+          // Cancel first, so routing has recorded every attempt before `onEnd` reports the request.
+          cancelEvents();
+          finish("failed");
+          closeWith(controller, frame);
+        }
       }
     },
     cancel() {
-      events.cancel();
+      cancelEvents();
       finish("cancelled");
     },
   }, { highWaterMark: 0 });

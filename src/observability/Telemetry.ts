@@ -3,11 +3,17 @@
  * and the Prometheus metrics (`metrics.ts`). Spans are `tracing.ts`.
  *
  * Never given a secret; see `RequestTrace`. Prompt and completion text reach
- * the log line only when `log_content: true` put them on the trace.
+ * the log line only when `log_content: true` put them on the trace, bounded
+ * (`content.ts`).
+ *
+ * Reporting never fails a request: `make`'s `log` and `requestFinished` do
+ * not throw, whatever the fields hold or the sink does (a closed stdout, a
+ * value `JSON.stringify` cannot take).
  */
 import { Context, Layer } from "effect";
 import type { LogLevel } from "../config/load.ts";
 import type { RequestTrace } from "../http/RequestTrace.ts";
+import { boundedContent } from "./content.ts";
 import { Metrics } from "./metrics.ts";
 
 export interface TelemetryShape {
@@ -49,8 +55,14 @@ export const requestFields = (trace: RequestTrace): Record<string, unknown> => {
     tokens_out: trace.usage?.output_tokens,
     cost_usd: trace.cost?.total_cost,
     error_type: trace.errorType,
-    content: trace.content,
+    content: trace.content && boundedContent(trace.content),
   };
+};
+
+/** An error's name only (`RangeError`): its message could quote the data that broke the line. */
+const errorName = (error: unknown): string => {
+  const name = (error as { name?: unknown } | null)?.name;
+  return typeof name === "string" ? name : "unknown error";
 };
 
 const sumMs = (trace: RequestTrace) => {
@@ -66,20 +78,36 @@ const sumMs = (trace: RequestTrace) => {
 export const make = (level: LogLevel, write: (line: string) => void = (line) => console.log(line)): TelemetryShape => {
   const log: TelemetryShape["log"] = (lineLevel, message, fields) => {
     if (rank[lineLevel] < rank[level]) return;
-    write(JSON.stringify({ time: new Date().toISOString(), level: lineLevel, msg: message, ...fields }));
+    const time = new Date().toISOString();
+    let line: string;
+    try {
+      line = JSON.stringify({ time, level: lineLevel, msg: message, ...fields });
+    } catch (error) {
+      // The line still says that something happened, without the fields that could not be written.
+      line = JSON.stringify({ time, level: lineLevel, msg: message, log_error: errorName(error) });
+    }
+    try {
+      write(line);
+    } catch {
+      // Nowhere left to report it: a broken sink loses lines, never requests.
+    }
   };
   const metrics = new Metrics();
   return {
     log,
     metrics,
     requestFinished: (trace) => {
-      if (quietRoutes.has(trace.route)) {
-        if (rank.debug >= rank[level]) log("debug", "request", requestFields(trace));
-        return;
+      try {
+        if (quietRoutes.has(trace.route)) {
+          if (rank.debug >= rank[level]) log("debug", "request", requestFields(trace));
+          return;
+        }
+        metrics.record(trace);
+        const lineLevel = trace.status >= 500 ? "error" : "info";
+        if (rank[lineLevel] >= rank[level]) log(lineLevel, "request", requestFields(trace));
+      } catch (error) {
+        log("error", "request could not be reported", { request_id: trace.requestId, error: errorName(error) });
       }
-      metrics.record(trace);
-      const lineLevel = trace.status >= 500 ? "error" : "info";
-      if (rank[lineLevel] >= rank[level]) log(lineLevel, "request", requestFields(trace));
     },
   };
 };

@@ -36,34 +36,37 @@ interface Base {
   readonly outcome: string;
 }
 
-/** 429 or an in-stream rate-limit error: wait (`retryAfterMs` when the upstream said) or use another key. */
-export interface RateLimited extends Base {
-  readonly _tag: "RateLimited";
+/** What the upstream said of the failure, where it is safe to show the caller (never for key errors). */
+interface Said {
   readonly message?: string;
+  /** The upstream's error `type` (`rate_limit_error`, `server_error`, ...). */
+  readonly type?: string;
+  readonly code?: string | null;
+  readonly param?: string | null;
+}
+
+/** 429 or an in-stream rate-limit error: wait (`retryAfterMs` when the upstream said) or use another key. */
+export interface RateLimited extends Base, Said {
+  readonly _tag: "RateLimited";
   readonly retryAfterMs?: number;
 }
 
 /** The account behind the key has no credit left (OpenAI's 429 `insufficient_quota`, 402s). */
-export interface QuotaExhausted extends Base {
+export interface QuotaExhausted extends Base, Said {
   readonly _tag: "QuotaExhausted";
-  readonly message?: string;
-  readonly code?: string;
 }
 
 /** The provider says it is overloaded (Anthropic 529 `overloaded_error`, Gemini 503 `UNAVAILABLE`). */
-export interface Overloaded extends Base {
+export interface Overloaded extends Base, Said {
   readonly _tag: "Overloaded";
-  readonly message?: string;
   readonly retryAfterMs?: number;
 }
 
 /** A 5xx (or 408/409/425) answer, or an in-stream server error. */
-export interface Unavailable extends Base {
+export interface Unavailable extends Base, Said {
   readonly _tag: "Unavailable";
   readonly status?: number;
-  readonly message?: string;
-  readonly code?: string | null;
-  readonly param?: string | null;
+  readonly retryAfterMs?: number;
 }
 
 /** A watchdog bound fired (`connect`, `first_byte`, `idle`, `total`). */
@@ -96,29 +99,26 @@ export interface KeyRejected extends Base {
 }
 
 /** The caller's fault: the upstream's 4xx with its own message, type, param and code. */
-export interface InvalidRequest extends Base {
+export interface InvalidRequest extends Base, Said {
   readonly _tag: "InvalidRequest";
   readonly status: number;
   readonly message: string;
-  readonly type?: string;
-  readonly code?: string | null;
-  readonly param?: string | null;
 }
 
 /** The prompt does not fit the model's context window: final, never retried nor fallen back from. */
-export interface ContextTooLong extends Base {
+export interface ContextTooLong extends Base, Said {
   readonly _tag: "ContextTooLong";
   readonly message: string;
 }
 
 /** The provider refused the prompt for its content (a blocked prompt, a safety filter). */
-export interface ContentFiltered extends Base {
+export interface ContentFiltered extends Base, Said {
   readonly _tag: "ContentFiltered";
   readonly message: string;
 }
 
 /** The provider does not know the model: another candidate may. */
-export interface ModelNotFound extends Base {
+export interface ModelNotFound extends Base, Said {
   readonly _tag: "ModelNotFound";
   readonly model?: string;
   readonly message: string;

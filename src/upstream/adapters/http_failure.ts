@@ -91,51 +91,49 @@ export const reasonForStatus = (
 ): FailureReason => {
   const outcome = String(status);
   const { message, code, type, param } = fields;
+  const said = {
+    ...(message !== undefined ? { message } : {}),
+    ...(type !== undefined ? { type } : {}),
+    code: code ?? null,
+    param: param ?? null,
+  };
   const wait = retryAfterMs !== undefined ? { retryAfterMs } : {};
   if ((code !== undefined && quotaCodes.has(code)) || (type !== undefined && quotaCodes.has(type)) || status === 402) {
+    // A client's own key out of credit is the caller's problem: its status and the upstream's words.
     return keyOrigin === "client"
       ? invalidRequest({
         provider,
         outcome,
-        status: status === 429 ? 429 : 402,
-        message: message ?? "quota exceeded",
-        code: code ?? null,
-        type: "insufficient_quota",
+        ...said,
+        status,
+        message: message ?? "The provider key has no quota left.",
       })
-      : quotaExhausted({ provider, outcome, ...(message ? { message } : {}), ...(code ? { code } : {}) });
+      : quotaExhausted({ provider, outcome, ...said });
   }
   if (status === 401 || status === 403 || (code !== undefined && keyCodes.has(code))) {
     return keyRejected({ provider, outcome, status: status === 403 ? 403 : 401, keyOrigin });
   }
-  if (status === 429) return rateLimited({ provider, outcome, ...(message ? { message } : {}), ...wait });
+  if (status === 429) return rateLimited({ provider, outcome, ...said, ...wait });
   if (status >= 500 || status === 408 || status === 409 || status === 425) {
-    return unavailable({
-      provider,
-      outcome,
-      status,
-      ...(message ? { message } : {}),
-      code: code ?? null,
-      param: param ?? null,
-    });
+    return unavailable({ provider, outcome, status, ...said, ...wait });
   }
   if (saysContextTooLong(message, code)) {
     return contextTooLong({
       provider,
       outcome,
+      ...said,
       message: message ?? "The prompt is longer than the model's context window.",
     });
   }
   if (status === 404 && (code === "model_not_found" || (message !== undefined && /model/i.test(message)))) {
-    return modelNotFound({ provider, outcome, message: message ?? "model not found" });
+    return modelNotFound({ provider, outcome, ...said, message: message ?? "The model does not exist." });
   }
   return invalidRequest({
     provider,
     outcome,
+    ...said,
     status,
     message: message ?? `provider '${provider}' answered HTTP ${status}`,
-    ...(type !== undefined ? { type } : {}),
-    code: code ?? null,
-    param: param ?? null,
   });
 };
 

@@ -5,7 +5,9 @@
  * (data-only frames, a trailing `[DONE]`, no `sequence_number`) are exercised as on the wire.
  */
 import assert from "node:assert/strict";
-import { ChunkEncoder, isOutputEvent } from "../src/encode/chunks.ts";
+import { ChunkEncoder } from "../src/encode/chunks.ts";
+import { isOutputEvent } from "../src/protocol/events.ts";
+import { adapter as responses } from "../src/upstream/adapters/responses/index.ts";
 import { encodeCompletion } from "../src/encode/completion.ts";
 import type { EncodeContext } from "../src/encode/context.ts";
 import { encodeContext, PATCH } from "./support/encode.ts";
@@ -17,7 +19,10 @@ const context = (overrides: Partial<EncodeContext> = {}): EncodeContext => encod
 
 const eventsOf = async (name: string): Promise<ResponsesEvent[]> => {
   const text = await Deno.readTextFile(new URL(`../fixtures/responses/${name}`, import.meta.url));
-  const reader = readEvents(new Response(text).body!);
+  const reader = readEvents(
+    new Response(text).body!,
+    responses.stream({ provider: "openai", model: "gpt-5", keyOrigin: "gateway", now: 0 }),
+  );
   const events: ResponsesEvent[] = [];
   for (let event = await reader.next(); event !== undefined; event = await reader.next()) events.push(event);
   return events;

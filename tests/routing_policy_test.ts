@@ -4,23 +4,30 @@
  */
 import assert from "node:assert/strict";
 import type { ProviderConfig } from "../src/config/load.ts";
-import { GatewayError } from "../src/errors/GatewayError.ts";
+import {
+  allowsFallback,
+  cancelled,
+  invalidRequest,
+  isRetryable,
+  keyRejected,
+  rateLimited,
+  unavailable,
+  wantsAnotherKey,
+} from "../src/errors/reasons.ts";
+import { errorForReason } from "../src/errors/upstream.ts";
 import { AttemptPlan, type Candidate, type Step } from "../src/routing/attempt_plan.ts";
 import { backoffMs, retryAfterMs } from "../src/routing/backoff.ts";
-import {
-  type AttemptFailure,
-  failureFromHttp,
-  failureFromStreamEvent,
-  type FailureKind,
-  kindForStatus,
-  kindForStreamCode,
-} from "../src/routing/classify.ts";
+import { type AttemptFailure, failureFromHttp } from "../src/routing/classify.ts";
 import { KeyPool } from "../src/routing/key_pool.ts";
+import { adapter as responses, reasonFromEvent } from "../src/upstream/adapters/responses/index.ts";
 
 const retry = { maxRetries: 2, initialBackoffMs: 250, maxBackoffMs: 4_000 };
 
 const provider = (name: string, maxRetries: number, keys: string[] = []): ProviderConfig => ({
   name,
+  api: "responses",
+  auth: "bearer",
+  target: { provider: name, api: "responses", options: {} },
   baseUrl: "http://127.0.0.1:1/v1",
   keys: keys.map((id) => ({ id, value: `sk-${id}`, weight: 1 })),
   headers: {},
@@ -36,11 +43,31 @@ const candidate = (p: ProviderConfig, model: string, fallbackIndex: number): Can
   fallbackIndex,
 });
 
-const failure = (kind: FailureKind, status = 502, retryAfter?: number): AttemptFailure => ({
-  kind,
-  outcome: String(status),
-  error: new GatewayError({ status, type: "upstream_error", message: `failed ${status}`, code: null, param: null }),
-  ...(retryAfter !== undefined ? { retryAfterMs: retryAfter } : {}),
+type Kind = "transient" | "rate_limit" | "key" | "final" | "cancelled";
+
+/** A failure of each family, worded `failed <status>` so the final error can be recognised. */
+const failure = (kind: Kind, status = 502, retryAfter?: number): AttemptFailure => {
+  const base = { provider: "a", outcome: String(status) };
+  const wait = retryAfter !== undefined ? { retryAfterMs: retryAfter } : {};
+  switch (kind) {
+    case "transient":
+      return unavailable({ ...base, message: `failed ${status}` });
+    case "rate_limit":
+      return rateLimited({ ...base, message: `failed ${status}`, ...wait });
+    case "key":
+      return keyRejected({ ...base, status: 401, keyOrigin: "gateway" });
+    case "final":
+      return invalidRequest({ ...base, status, message: `failed ${status}` });
+    case "cancelled":
+      return cancelled("a");
+  }
+};
+
+const context = (keyOrigin: "gateway" | "client" = "gateway") => ({
+  provider: "openai",
+  model: "gpt-5",
+  keyOrigin,
+  now: 0,
 });
 
 const nexts = (steps: Step[]) => steps.map((step) => step.next);
@@ -110,80 +137,104 @@ Deno.test("when every key is cooling down, the one whose cool-down ends first is
   assert.equal(pool.pick(0, new Set(["a", "b", "c"]), 0.5), undefined);
 });
 
-Deno.test("statuses classify as the policy says: 5xx/408/409 transient, 429 rate limit, 401/403 key, other 4xx final", () => {
-  for (const status of [500, 502, 503, 504, 408, 409]) assert.equal(kindForStatus(status, null), "transient");
-  assert.equal(kindForStatus(429, "rate_limit_exceeded"), "rate_limit");
-  assert.equal(kindForStatus(429, "insufficient_quota"), "key", "OpenAI's exhausted quota is the key's problem");
-  for (const status of [401, 402, 403]) assert.equal(kindForStatus(status, null), "key");
-  for (const status of [400, 404, 413, 422]) assert.equal(kindForStatus(status, null), "final");
+Deno.test("statuses classify as the policy says: 5xx/408/409 retried, 429 rate limited, 401/403 the key, other 4xx the caller's", async () => {
+  const reason = (status: number, body: unknown = {}) =>
+    failureFromHttp(responses, context(), new Response(JSON.stringify(body), { status }));
+  for (const status of [500, 502, 503, 504, 408, 409]) assert.equal((await reason(status))._tag, "Unavailable");
+  assert.equal((await reason(429, { error: { code: "rate_limit_exceeded" } }))._tag, "RateLimited");
+  assert.equal(
+    (await reason(429, { error: { code: "insufficient_quota" } }))._tag,
+    "QuotaExhausted",
+    "OpenAI's exhausted quota is the key's problem",
+  );
+  for (const status of [401, 403]) assert.equal((await reason(status))._tag, "KeyRejected");
+  assert.equal((await reason(402))._tag, "QuotaExhausted");
+  for (const status of [400, 413, 422]) assert.equal((await reason(status))._tag, "InvalidRequest");
+  assert.equal(
+    (await reason(404, { error: { code: "model_not_found", message: "no such model" } }))._tag,
+    "ModelNotFound",
+  );
+  assert.equal(
+    (await reason(400, { error: { code: "context_length_exceeded", message: "too long" } }))._tag,
+    "ContextTooLong",
+  );
+});
+
+Deno.test("what each reason allows: retry, another key, fallback", () => {
+  const allows = (reason: AttemptFailure) => [isRetryable(reason), wantsAnotherKey(reason), allowsFallback(reason)];
+  assert.deepEqual(allows(failure("transient")), [true, false, true]);
+  assert.deepEqual(allows(failure("rate_limit")), [true, true, true]);
+  assert.deepEqual(allows(failure("key")), [false, true, true]);
+  assert.deepEqual(allows(keyRejected({ provider: "a", outcome: "401", status: 401, keyOrigin: "client" })), [
+    false,
+    false,
+    false,
+  ]);
+  assert.deepEqual(allows(failure("final", 400)), [false, false, false]);
+  assert.deepEqual(allows(failure("cancelled")), [false, false, false]);
 });
 
 Deno.test("in-stream error codes classify like their HTTP counterparts", () => {
-  assert.equal(kindForStreamCode("rate_limit_exceeded", null), "rate_limit");
-  assert.equal(kindForStreamCode("insufficient_quota", "insufficient_quota"), "key");
-  assert.equal(kindForStreamCode("invalid_api_key", null), "key");
-  assert.equal(kindForStreamCode("server_error", null), "transient");
-  assert.equal(kindForStreamCode(null, "invalid_request_error"), "final");
-  assert.equal(kindForStreamCode("context_length_exceeded", "invalid_request_error"), "final");
-  assert.equal(kindForStreamCode(null, null), "transient");
+  const tag = (code: string | null, type: string | null) =>
+    reasonFromEvent("openai", "gateway", { type: "error", error: { code, type, message: "m" } })._tag;
+  assert.equal(tag("rate_limit_exceeded", null), "RateLimited");
+  assert.equal(tag("insufficient_quota", "insufficient_quota"), "QuotaExhausted");
+  assert.equal(tag("invalid_api_key", null), "KeyRejected");
+  assert.equal(tag("server_error", null), "Unavailable");
+  assert.equal(tag(null, "invalid_request_error"), "InvalidRequest");
+  assert.equal(tag("context_length_exceeded", "invalid_request_error"), "ContextTooLong");
+  assert.equal(tag(null, null), "Unavailable");
 });
 
-Deno.test("an in-stream key error is reworded, a quota error keeps the upstream's message", () => {
-  const key = failureFromStreamEvent("openai", {
+Deno.test("an in-stream key error is reworded, a server error keeps the upstream's message", () => {
+  const key = reasonFromEvent("openai", "gateway", {
     type: "error",
     error: { type: "invalid_request_error", code: "invalid_api_key", message: "Incorrect API key provided: sk-pro***" },
   });
-  assert.equal(key.kind, "key");
-  assert.doesNotMatch(key.error.message, /sk-/);
-  const quota = failureFromStreamEvent("openai", {
-    type: "error",
-    sequence_number: 2,
-    error: { type: "insufficient_quota", code: "insufficient_quota", message: "You exceeded your current quota." },
-  });
-  assert.equal(quota.kind, "key");
-  assert.equal(quota.error.message, "You exceeded your current quota.");
-  const failed = failureFromStreamEvent("openai", {
+  assert.equal(key._tag, "KeyRejected");
+  assert.doesNotMatch(errorForReason(key).message, /sk-/);
+  const failed = reasonFromEvent("openai", "gateway", {
     type: "response.failed",
     response: { status: "failed", error: { code: "server_error", message: "boom" } },
   });
-  assert.equal(failed.kind, "transient");
+  assert.equal(failed._tag, "Unavailable");
+  assert.equal(errorForReason(failed).message, "boom");
 });
 
 Deno.test("an upstream HTTP error becomes a failure with its Retry-After, and a client key's 401 is final", async () => {
   const limited = await failureFromHttp(
-    "openai",
+    responses,
+    context(),
     new Response(JSON.stringify({ error: { message: "slow down", type: "requests", code: "rate_limit_exceeded" } }), {
       status: 429,
       headers: { "retry-after": "2" },
     }),
-    "gateway",
-    0,
   );
-  assert.equal(limited.kind, "rate_limit");
+  assert.equal(limited._tag, "RateLimited");
+  assert.ok(limited._tag === "RateLimited");
   assert.equal(limited.retryAfterMs, 2_000);
-  assert.equal(limited.error.status, 429);
-  assert.equal(limited.error.headers?.["retry-after"], "2");
+  assert.equal(errorForReason(limited).status, 429);
+  assert.equal(errorForReason(limited).headers?.["retry-after"], "2");
 
   const quota = await failureFromHttp(
-    "openai",
+    responses,
+    context(),
     Response.json({ error: { message: "You exceeded your current quota.", code: "insufficient_quota" } }, {
       status: 429,
     }),
-    "gateway",
-    0,
   );
-  assert.equal(quota.kind, "key");
-  assert.equal(quota.error.status, 502, "the gateway's key out of quota is not the caller's 429");
+  assert.equal(quota._tag, "QuotaExhausted");
+  assert.equal(errorForReason(quota).status, 502, "the gateway's key out of quota is not the caller's 429");
 
   const clientKey = await failureFromHttp(
-    "openai",
+    responses,
+    context("client"),
     Response.json({ error: { message: "Incorrect API key provided: sk-abc***" } }, { status: 401 }),
-    "client",
-    0,
   );
-  assert.equal(clientKey.kind, "final");
-  assert.equal(clientKey.error.status, 401);
-  assert.doesNotMatch(clientKey.error.message, /sk-/);
+  assert.equal(clientKey._tag, "KeyRejected");
+  assert.equal(allowsFallback(clientKey), false);
+  assert.equal(errorForReason(clientKey).status, 401);
+  assert.doesNotMatch(errorForReason(clientKey).message, /sk-/);
 });
 
 Deno.test("a transient failure is retried max_retries times with backoff, then falls back, then gives up with the primary's error", () => {

@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { Effect } from "effect";
 import { resolveConfig } from "../src/config/load.ts";
-import { MalformedEventError, readEvents } from "../src/upstream/sse_events.ts";
+import { adapter as responses } from "../src/upstream/adapters/responses/index.ts";
+import { MalformedEventError, readEvents as readWith } from "../src/upstream/sse_events.ts";
 import * as Upstream from "../src/upstream/Upstream.ts";
 import { frame, startFakeUpstream } from "./support/fake_upstream.ts";
 
@@ -17,6 +18,10 @@ const bodyOf = (...parts: string[]) =>
       controller.close();
     },
   });
+
+/** The Responses API's reader, as routing makes it for an OpenAI attempt. */
+const readEvents = (body: ReadableStream<Uint8Array>) =>
+  readWith(body, responses.stream({ provider: "openai", model: "gpt-5", keyOrigin: "gateway", now: 0 }));
 
 const drain = async (body: ReadableStream<Uint8Array>) => {
   const reader = readEvents(body);
@@ -60,6 +65,7 @@ Deno.test("the upstream call posts to {base_url}/responses with the key, the pro
       Upstream.make().post({
         provider,
         apiKey: "sk-secret-value",
+        path: "/responses",
         body: '{"model":"m","input":"hi"}',
         signal: new AbortController().signal,
       }),
@@ -83,6 +89,7 @@ Deno.test("a reset before the first byte is a transport error naming the provide
         Upstream.make().post({
           provider: providerAt(upstream.url),
           apiKey: "sk-secret-value",
+          path: "/responses",
           body: "{}",
           signal: new AbortController().signal,
         }),
@@ -142,6 +149,7 @@ Deno.test("a refused connection names its reason as an error code, so a closed p
       return yield* Effect.flip(upstream.post({
         provider: providerAt(closedUrl),
         apiKey: "sk-secret-value",
+        path: "/responses",
         body: "{}",
         signal: new AbortController().signal,
       }));

@@ -7,6 +7,8 @@
  * collected and reported by path so an operator fixes them in one go.
  */
 import { Schema, SchemaIssue } from "effect";
+import type { AdapterTarget, Api, WireOptions } from "../upstream/adapters/types.ts";
+import { type AuthStyle, defaultAuth, implementedApis, presets } from "./presets.ts";
 import { GatewayConfigFile } from "./schema.ts";
 
 export interface ProviderKeyConfig {
@@ -31,6 +33,12 @@ export interface TimeoutConfig {
 
 export interface ProviderConfig {
   readonly name: string;
+  /** The upstream API this provider speaks (its adapter). */
+  readonly api: Api;
+  /** How its key is sent. */
+  readonly auth: AuthStyle;
+  /** What its adapter needs to know of it (built once: the hot path reads it per attempt). */
+  readonly target: AdapterTarget;
   /** Without a trailing slash. */
   readonly baseUrl: string;
   readonly keys: ReadonlyArray<ProviderKeyConfig>;
@@ -116,17 +124,28 @@ export const denoSources = (): ConfigSources => ({
   readTextFile: (path) => Deno.readTextFileSync(path),
 });
 
-/** The configuration used when none is given: OpenAI, keyed from the environment when it can be. */
-export const embeddedDefault = (env: (name: string) => string | undefined): unknown => ({
-  providers: {
-    openai: {
-      base_url: "https://api.openai.com/v1",
-      keys: env("OPENAI_API_KEY") ? [{ value: "env.OPENAI_API_KEY" }] : [],
-    },
-  },
-  default_provider: "openai",
-  allow_provider_keys: true,
-});
+/**
+ * The configuration used when none is given: OpenAI (keyed from the environment when it can
+ * be, else served with the client's own key), plus every preset whose API this build speaks
+ * and whose usual key variable is set.
+ */
+export const embeddedDefault = (env: (name: string) => string | undefined): unknown => {
+  const providers: Record<string, unknown> = {
+    openai: { keys: env("OPENAI_API_KEY") ? [{ value: "env.OPENAI_API_KEY" }] : [] },
+  };
+  for (const [name, preset] of presets) {
+    if (name === "openai" || preset.keyEnv === undefined || preset.baseUrl === undefined) continue;
+    if (!implementedApis.has(preset.api) || !env(preset.keyEnv)) continue;
+    providers[name] = { keys: [{ value: `env.${preset.keyEnv}` }] };
+  }
+  return { providers, default_provider: "openai", allow_provider_keys: true };
+};
+
+/** The environment keys the embedded default found (names only), for the start-up line. */
+export const embeddedKeysFound = (env: (name: string) => string | undefined): ReadonlyArray<string> =>
+  [...presets.values()].flatMap((preset) =>
+    preset.keyEnv !== undefined && implementedApis.has(preset.api) && env(preset.keyEnv) ? [preset.keyEnv] : []
+  );
 
 const configPathFromArgs = (args: ReadonlyArray<string>): string | undefined => {
   for (let i = 0; i < args.length; i++) {
@@ -212,9 +231,37 @@ export const resolveConfig = (raw: unknown, env: (name: string) => string | unde
     for (const [header, value] of Object.entries(p.headers ?? {})) {
       headers[header] = secret(value, `providers.${name}.headers.${header}`);
     }
+    const presetName = p.preset ?? name;
+    const preset = presets.get(presetName);
+    if (p.preset !== undefined && preset === undefined) {
+      problems.push(`providers.${name}.preset: unknown preset "${p.preset}"; known: ${[...presets.keys()].join(", ")}`);
+    }
+    const api: Api = p.api ?? preset?.api ?? "responses";
+    if (!implementedApis.has(api)) {
+      problems.push(`providers.${name}.api: the "${api}" API is not available in this version of the gateway`);
+    }
+    const baseUrl = p.base_url ?? preset?.baseUrl;
+    if (baseUrl === undefined) {
+      problems.push(
+        preset
+          ? `providers.${name}.base_url: required for the "${presetName}" preset (each deployment has its own)`
+          : `providers.${name}.base_url: required (no preset is named "${name}")`,
+      );
+    }
+    const auth = p.auth ?? preset?.auth ?? defaultAuth(api);
+    const wire: WireOptions = {
+      ...preset?.wire,
+      ...(p.max_tokens_field !== undefined ? { maxTokensField: p.max_tokens_field } : {}),
+      ...(p.reasoning_effort !== undefined ? { reasoningEffort: p.reasoning_effort } : {}),
+      ...(p.prompt_caching !== undefined ? { promptCaching: p.prompt_caching } : {}),
+      ...(p.default_max_tokens !== undefined ? { defaultMaxTokens: p.default_max_tokens } : {}),
+    };
     providers[name] = {
       name,
-      baseUrl: p.base_url.replace(/\/+$/, ""),
+      api,
+      auth,
+      target: { provider: name, api, options: wire },
+      baseUrl: (baseUrl ?? "").replace(/\/+$/, ""),
       keys,
       headers,
       models: p.models ?? [],

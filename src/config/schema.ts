@@ -35,14 +35,34 @@ export const Timeouts = Schema.Struct({
   total_ms: Schema.optionalKey(PositiveInt),
 });
 
+export const Api = Schema.Literals(["responses", "chat", "anthropic", "gemini"]).annotate({
+  description: "The upstream API: responses (OpenAI Responses), chat (Chat Completions), anthropic (Messages), gemini",
+});
+
+export const AuthStyle = Schema.Literals(["bearer", "api-key", "x-api-key", "x-goog-api-key", "none"]).annotate({
+  description: "How the key is sent: Authorization: Bearer, api-key, x-api-key, x-goog-api-key, or no key",
+});
+
 export const Provider = Schema.Struct({
-  base_url: Schema.String.check(Schema.isPattern(/^https?:\/\/[^\s]+$/)),
+  /** Known presets (openai, anthropic, gemini, deepseek, groq, ...) fill in api, base_url and auth. */
+  preset: Schema.optionalKey(Schema.String),
+  api: Schema.optionalKey(Api),
+  auth: Schema.optionalKey(AuthStyle),
+  base_url: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^https?:\/\/[^\s]+$/))),
   keys: Schema.optionalKey(Schema.Array(ProviderKey)),
   headers: Schema.optionalKey(Schema.Record(Schema.String, Secret)),
   models: Schema.optionalKey(Schema.Array(Schema.String)),
   retry: Schema.optionalKey(RetryPolicy),
   timeouts: Schema.optionalKey(Timeouts),
   key_cooldown_ms: Schema.optionalKey(NonNegativeInt),
+  /** chat: the field that carries the output limit (some OpenAI-hosted models want max_completion_tokens). */
+  max_tokens_field: Schema.optionalKey(Schema.Literals(["max_tokens", "max_completion_tokens"])),
+  /** chat: whether the provider takes reasoning_effort. */
+  reasoning_effort: Schema.optionalKey(Schema.Boolean),
+  /** anthropic: cache breakpoints placed by the gateway (auto, the default) or none (off). */
+  prompt_caching: Schema.optionalKey(Schema.Literals(["auto", "off"])),
+  /** anthropic: max_tokens sent when the client gives none (the API requires one). */
+  default_max_tokens: Schema.optionalKey(PositiveInt),
 });
 
 export const RateLimit = Schema.Struct({

@@ -25,7 +25,9 @@ import { errorFrame } from "../errors/response.ts";
 import type { ChatCompletionChunk, ChatDelta, FinishReason, UrlCitation } from "../protocol/chat.ts";
 import type { AttemptInfo } from "../routing/Router.ts";
 import type { JsonObject, ResponsesEvent, ResponsesResponse, ResponsesUsage } from "../protocol/responses.ts";
-import { failureFromStreamEvent } from "../routing/classify.ts";
+import { errorForReason } from "../errors/upstream.ts";
+import { isFailureEvent } from "../upstream/adapters/types.ts";
+import { reasonFromEvent } from "../upstream/adapters/responses/index.ts";
 import { type EncodeContext, extraFields } from "./context.ts";
 import { unwrapCustomInput } from "./custom_tools.ts";
 import { finishReason } from "./finish_reason.ts";
@@ -41,27 +43,6 @@ import {
   urlCitation,
 } from "./items.ts";
 import { chatUsage } from "./usage.ts";
-
-/** Whether an event is the first real output (text, refusal, reasoning, a tool call) or the end. */
-export const isOutputEvent = (event: ResponsesEvent): boolean => {
-  switch (event.type) {
-    case "response.output_text.delta":
-    case "response.refusal.delta":
-    case "response.reasoning_summary_text.delta":
-    case "response.reasoning_text.delta":
-    case "response.function_call_arguments.delta":
-    case "response.custom_tool_call_input.delta":
-    case "response.completed":
-    case "response.incomplete":
-      return true;
-    case "response.output_item.added": {
-      const type = (event.item as JsonObject | undefined)?.type;
-      return type === "function_call" || type === "custom_tool_call";
-    }
-    default:
-      return false;
-  }
-};
 
 /** One tool call of the answer, in Chat order. */
 interface ToolCall {
@@ -534,9 +515,13 @@ export class ChunkEncoder {
   private fail(event: ResponsesEvent): void {
     const usage = (event.response as ResponsesResponse | undefined)?.usage;
     if (usage) this.usage = usage;
-    // The routing stage's mapping (errorFromStreamEvent), so a failure reads the same whichever stage
-    // reports it; a key error is reworded there, since its message can echo part of the key.
-    this.out += errorFrame(failureFromStreamEvent(this.context.attempt().ref.provider, event).error);
+    // Routing ends a committed stream on a failure event before it gets here; an event without a
+    // reason (a stream read without an adapter) is read as the Responses API words it. Either way
+    // `errors/` words it, so a key error never echoes the key.
+    const reason = isFailureEvent(event)
+      ? event.reason
+      : reasonFromEvent(this.context.attempt().ref.provider, "gateway", event);
+    this.out += errorFrame(errorForReason(reason));
     this.finished = true;
     this.failed = true;
   }

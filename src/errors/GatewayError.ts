@@ -69,3 +69,13 @@ export const payloadTooLarge = (limit: number) =>
 
 export const internal = (message = "The gateway failed to handle the request.") =>
   new GatewayError({ status: 500, type: "server_error", message, param: null, code: "internal_error" });
+
+/** No candidate of the request names a configured provider. */
+export const noProvider = () =>
+  new GatewayError({
+    status: 502,
+    type: "upstream_error",
+    message: "No configured provider can serve the request.",
+    param: null,
+    code: null,
+  });

@@ -16,21 +16,17 @@
  */
 import { Clock, Context, Effect, Layer, Random } from "effect";
 import type { GatewayConfig } from "../config/load.ts";
-import { GatewayError } from "../errors/GatewayError.ts";
+import { GatewayError, noProvider } from "../errors/GatewayError.ts";
+import { cancelled, type KeyOrigin } from "../errors/reasons.ts";
+import { errorForReason } from "../errors/upstream.ts";
 import type { ResponsesEvent, ResponsesRequest, ResponsesResponse } from "../protocol/responses.ts";
+import { adapterFor } from "../upstream/adapters/index.ts";
+import type { Adapter, AnswerContext } from "../upstream/adapters/types.ts";
 import { Upstream, type UpstreamCall } from "../upstream/Upstream.ts";
 import type { ModelRef } from "./model_ref.ts";
 import type { RequestTrace } from "../http/RequestTrace.ts";
 import { AttemptPlan, type Candidate } from "./attempt_plan.ts";
-import {
-  type AttemptFailure,
-  brokenAttempt,
-  cancelledError,
-  failureFromHttp,
-  failureFromStreamEvent,
-  type KeyOrigin,
-  streamBrokenError,
-} from "./classify.ts";
+import { type AttemptFailure, brokenAttempt, failureFromHttp, streamBroken } from "./classify.ts";
 import { KeyPool } from "./key_pool.ts";
 import { routedStream } from "./routed_stream.ts";
 import { Watchdog } from "./watchdog.ts";
@@ -88,6 +84,10 @@ export class Router extends Context.Service<Router, RouterShape>()("gateway/Rout
 
 interface Attempt {
   readonly candidate: Candidate;
+  /** The candidate's API: makes its wire request and reads its answers. */
+  readonly adapter: Adapter;
+  /** What the adapter needs to know of this attempt's answer. */
+  readonly answer: AnswerContext;
   readonly info: AttemptInfo;
   /** The configured key used (none for a client's own key, or a provider without keys). */
   readonly keyId: string | undefined;
@@ -129,8 +129,6 @@ class RouteRun {
   exclude = noKeys;
   /** The canonical body, until no attempt can follow (see `commit`). */
   private canonical: ResponsesRequest | undefined;
-  /** The canonical body serialised once, without its closing brace; each attempt appends its model. */
-  private head: string | undefined;
   private readonly signal: AbortSignal;
   private readonly wakers = new Set<() => void>();
   private readonly onAbort = () => this.cancel();
@@ -146,30 +144,19 @@ class RouteRun {
     else request.signal.addEventListener("abort", this.onAbort, { once: true });
   }
 
-  /**
-   * The serialised body for `model`: the canonical body is serialised once per request (~12 µs
-   * for an 8 KB Cursor body), and each attempt only appends its `model` and `stream`: byte for
-   * byte what `JSON.stringify({ ...body, model, stream })` gives (the canonical body has neither).
-   */
-  body(model: string): string {
-    const { canonical: body, stream } = this;
-    if (body === undefined) throw new Error("RouteRun.body after commit");
-    if (body.model !== undefined || body.stream !== undefined) return JSON.stringify({ ...body, model, stream });
-    if (this.head === undefined) {
-      const json = JSON.stringify(body);
-      this.head = json === "{}" ? "{" : `${json.slice(0, -1)},`;
-    }
-    return `${this.head}"model":${JSON.stringify(model)},"stream":${stream}}`;
+  /** The canonical body, for the next attempt's adapter. */
+  body(): ResponsesRequest {
+    if (this.canonical === undefined) throw new Error("RouteRun.body after commit");
+    return this.canonical;
   }
 
   /**
-   * A stream's output is committed: no attempt can follow, so the body and its serialisation
-   * (~8 KB each for a Cursor Agent request, and the decoded items besides) are let go rather
-   * than held for the rest of a stream that may stay open for minutes.
+   * A stream's output is committed: no attempt can follow, so the body (~8 KB for a Cursor
+   * Agent request, and the decoded items besides) is let go rather than held for the rest of
+   * a stream that may stay open for minutes.
    */
   commit(): void {
     this.canonical = undefined;
-    this.head = undefined;
   }
 
   /** Pushes the attempt's record to the trace, once. */
@@ -204,8 +191,8 @@ class RouteRun {
   /** Fails with the cancellation as soon as the client goes away (raced against backoff sleeps). */
   whenCancelled(): Effect.Effect<never, GatewayError> {
     return Effect.callback<never, GatewayError>((resume) => {
-      if (this.cancelled) return resume(Effect.fail(cancelledError()));
-      const wake = () => resume(Effect.fail(cancelledError()));
+      if (this.cancelled) return resume(Effect.fail(errorForReason(cancelled())));
+      const wake = () => resume(Effect.fail(errorForReason(cancelled())));
       this.wakers.add(wake);
       return Effect.sync(() => {
         this.wakers.delete(wake);
@@ -239,12 +226,15 @@ export const make = Effect.gen(function* () {
       const key = clientKey === undefined ? pools.get(provider.name)?.pick(now, run.exclude, random) : undefined;
       run.exclude = noKeys;
       const controller = new AbortController();
+      const keyOrigin: KeyOrigin = clientKey === undefined ? "gateway" : "client";
       const attempt: Attempt = {
         candidate,
+        adapter: adapterFor(provider.api),
+        answer: { provider: provider.name, model: candidate.ref.model, keyOrigin, now },
         info: { ref: candidate.ref, fallbackIndex: candidate.fallbackIndex, attempts: run.plan.begin() },
         keyId: key?.id,
         apiKey: clientKey ?? key?.value,
-        keyOrigin: clientKey === undefined ? "gateway" : "client",
+        keyOrigin,
         controller,
         watchdog: new Watchdog(provider.timeouts, run.stream, () => controller.abort()),
         startedAt: performance.now(),
@@ -277,12 +267,20 @@ export const make = Effect.gen(function* () {
           ),
         };
       };
+      const { adapter } = attempt;
       let response: Response;
       try {
+        const wire = adapter.request(
+          run.body(),
+          { model: attempt.candidate.ref.model, stream: run.stream },
+          provider.target,
+        );
         response = await post({
           provider,
           apiKey: attempt.apiKey,
-          body: run.body(attempt.candidate.ref.model),
+          path: wire.path,
+          body: wire.body,
+          ...(wire.headers !== undefined ? { headers: wire.headers } : {}),
           signal: attempt.controller.signal,
           readWhole: !run.stream,
         });
@@ -291,19 +289,11 @@ export const make = Effect.gen(function* () {
       }
       attempt.watchdog.headersReceived();
       if (!response.ok) {
-        const failure = await failureFromHttp(provider.name, response, attempt.keyOrigin, now);
+        const failure = await failureFromHttp(adapter, attempt.answer, response);
         return run.cancelled ? broken(undefined) : { failure };
       }
       if (run.stream) {
-        if (response.body === null) {
-          return {
-            failure: {
-              kind: "transient",
-              error: streamBrokenError(provider.name, "answered 200 with no body"),
-              outcome: "stream_error",
-            },
-          };
-        }
+        if (response.body === null) return { failure: streamBroken(provider.name, "answered 200 with no body") };
         return { answered: Object.assign(attempt, { response }) };
       }
       let json: unknown;
@@ -313,25 +303,9 @@ export const make = Effect.gen(function* () {
         return broken(cause);
       }
       attempt.watchdog.stop();
-      if (json === null || typeof json !== "object" || Array.isArray(json)) {
-        return {
-          failure: {
-            kind: "transient",
-            error: streamBrokenError(provider.name, "answered 200 with a body that is not a JSON object"),
-            outcome: "invalid_body",
-          },
-        };
-      }
-      // A 200 whose response says `status: "failed"` is a failure like `response.failed` in a stream.
-      if ((json as ResponsesResponse).status === "failed") {
-        return {
-          failure: failureFromStreamEvent(provider.name, {
-            type: "response.failed",
-            response: json as ResponsesResponse,
-          }),
-        };
-      }
-      return { answered: Object.assign(attempt, { response, json: json as ResponsesResponse }) };
+      const answer = adapter.response(json, attempt.answer);
+      if ("_tag" in answer) return { failure: answer as AttemptFailure };
+      return { answered: Object.assign(attempt, { response, json: answer }) };
     };
 
     /**
@@ -351,15 +325,14 @@ export const make = Effect.gen(function* () {
       Effect.gen(function* () {
         attempt.watchdog.stop();
         attempt.controller.abort();
-        const failure: AttemptFailure = run.cancelled
-          ? { kind: "cancelled", error: cancelledError(), outcome: "cancelled" }
-          : reported;
+        const failure: AttemptFailure = run.cancelled ? cancelled(attempt.candidate.provider.name) : reported;
         const provider = attempt.candidate.provider;
         const pool = pools.get(provider.name);
         const now = yield* Clock.currentTimeMillis;
         if (pool && attempt.keyId !== undefined) {
-          if (failure.kind === "key") pool.coolDown(attempt.keyId, now + provider.keyCooldownMs);
-          else if (failure.kind === "rate_limit" && failure.retryAfterMs) {
+          if (failure._tag === "KeyRejected" || failure._tag === "QuotaExhausted") {
+            pool.coolDown(attempt.keyId, now + provider.keyCooldownMs);
+          } else if (failure._tag === "RateLimited" && failure.retryAfterMs) {
             pool.coolDown(attempt.keyId, now + Math.min(failure.retryAfterMs, provider.keyCooldownMs));
           }
         }
@@ -384,18 +357,10 @@ export const make = Effect.gen(function* () {
         const random = yield* Random.Random;
         const post = yield* poster;
         for (;;) {
-          if (run.cancelled) return yield* Effect.fail(cancelledError());
+          if (run.cancelled) return yield* Effect.fail(errorForReason(cancelled()));
           const candidate = run.plan.current;
           if (candidate === undefined) {
-            return yield* Effect.fail(
-              new GatewayError({
-                status: 502,
-                type: "upstream_error",
-                message: "No configured provider can serve the request.",
-                code: null,
-                param: null,
-              }),
-            );
+            return yield* Effect.fail(noProvider());
           }
           const now = clock.currentTimeMillisUnsafe();
           const attempt = begin(run, candidate, now, random.nextDoubleUnsafe());

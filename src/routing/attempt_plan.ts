@@ -2,21 +2,25 @@
  * The attempt plan: the primary, then each fallback in order, each with its
  * provider's retry budget; and what to do after a failed attempt.
  *
- * Plain data in, a decision out, so every rule is a unit test:
- * - `transient` (network, timeout, 5xx): retry with backoff while the
- *   candidate's `max_retries` last, then fall back;
- * - `rate_limit` (429): rotate to a ready key of the provider not tried yet,
- *   else retry with backoff (honouring `Retry-After`), then fall back;
- * - `key` (401/403, quota): rotate to a ready key not tried yet, else fall back;
- * - `final` (the caller's fault) and `cancelled`: stop at once.
+ * Plain data in, a decision out, so every rule is a unit test. What a failure
+ * allows is its reason's to say (`errors/reasons.ts`):
+ * - retryable reasons (overloaded, unavailable, timeout, unreachable, a broken
+ *   stream, rate limited): retry with backoff while the candidate's
+ *   `max_retries` last (honouring `Retry-After`), then fall back;
+ * - reasons that want another key (rate limited, key rejected, quota
+ *   exhausted): first rotate to a ready key of the provider not tried yet;
+ * - the caller's fault (invalid request, context too long, content filtered),
+ *   a client's own key rejected, and cancellation: stop at once.
  * Rotations cost no retry: they are bounded by the provider's keys. When the
  * plan runs out, the request fails with the primary's error, naming how many
  * attempts were made (Bifrost answers the primary's error too).
  */
 import type { ProviderConfig } from "../config/load.ts";
 import type { GatewayError } from "../errors/GatewayError.ts";
+import { allowsFallback, isRetryable, wantsAnotherKey } from "../errors/reasons.ts";
+import { errorForReason, exhaustedError } from "../errors/upstream.ts";
 import { backoffMs } from "./backoff.ts";
-import { type AttemptFailure, exhaustedError } from "./classify.ts";
+import type { AttemptFailure } from "./classify.ts";
 import type { ModelRef } from "./model_ref.ts";
 
 export interface Candidate {
@@ -39,7 +43,7 @@ export class AttemptPlan {
   private retries = 0;
   /** Keys that failed in this request, by provider: a rotation never picks them again. */
   private readonly failedKeys = new Map<string, Set<string>>();
-  private primaryError: GatewayError | undefined;
+  private primaryFailure: AttemptFailure | undefined;
 
   constructor(private readonly candidates: ReadonlyArray<Candidate>) {}
 
@@ -71,22 +75,27 @@ export class AttemptPlan {
     random: number,
   ): Step {
     const candidate = this.candidates[this.index];
-    if (this.index === 0) this.primaryError = failure.error;
-    if (failure.kind === "final" || failure.kind === "cancelled") return { next: "stop", error: failure.error };
-    if ((failure.kind === "key" || failure.kind === "rate_limit") && keyId !== undefined) {
+    if (this.index === 0) this.primaryFailure = failure;
+    const retryable = isRetryable(failure);
+    const fallback = allowsFallback(failure);
+    const rotate = wantsAnotherKey(failure);
+    if (!retryable && !fallback && !rotate) return { next: "stop", error: errorForReason(failure) };
+    if (rotate && keyId !== undefined) {
       let failed = this.failedKeys.get(candidate.provider.name);
       if (!failed) this.failedKeys.set(candidate.provider.name, failed = new Set());
       failed.add(keyId);
       if (readyKeyOutside(failed)) return { next: "rotate", delayMs: 0 };
     }
-    if (failure.kind !== "key" && this.retries < candidate.provider.retry.maxRetries) {
-      const delayMs = backoffMs(candidate.provider.retry, this.retries, random, failure.retryAfterMs);
+    if (retryable && this.retries < candidate.provider.retry.maxRetries) {
+      const retryAfter = "retryAfterMs" in failure ? failure.retryAfterMs : undefined;
+      const delayMs = backoffMs(candidate.provider.retry, this.retries, random, retryAfter);
       this.retries++;
       return { next: "retry", delayMs };
     }
+    if (!fallback) return { next: "stop", error: errorForReason(failure) };
     this.index++;
     this.retries = 0;
     if (this.index < this.candidates.length) return { next: "fallback", delayMs: 0 };
-    return { next: "stop", error: exhaustedError(this.primaryError ?? failure.error, this.attempts) };
+    return { next: "stop", error: exhaustedError(this.primaryFailure ?? failure, this.attempts) };
   }
 }

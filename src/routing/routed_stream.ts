@@ -17,11 +17,13 @@
  *
  * Plain async code on purpose: this is the per-event path, so no Effect here.
  */
-import { isOutputEvent } from "../encode/chunks.ts";
 import type { GatewayError } from "../errors/GatewayError.ts";
+import { errorForReason } from "../errors/upstream.ts";
+import { isOutputEvent, isTerminalEvent } from "../protocol/events.ts";
 import type { ResponsesEvent } from "../protocol/responses.ts";
+import { type Adapter, type AnswerContext, isFailureEvent } from "../upstream/adapters/types.ts";
 import { type EventReader, readEvents } from "../upstream/sse_events.ts";
-import { type AttemptFailure, brokenAttempt, failureFromStreamEvent, streamBrokenError } from "./classify.ts";
+import { type AttemptFailure, brokenAttempt, streamBroken } from "./classify.ts";
 import type { AttemptInfo, EventStream } from "./Router.ts";
 import type { Watchdog } from "./watchdog.ts";
 
@@ -32,6 +34,9 @@ export const MAX_HELD_BYTES = 256 * 1024;
 export interface StreamAttempt {
   readonly info: AttemptInfo;
   readonly response: Response;
+  /** The attempt's API, whose translator turns its stream into canonical events. */
+  readonly adapter: Adapter;
+  readonly answer: AnswerContext;
   readonly controller: AbortController;
   readonly watchdog: Watchdog;
 }
@@ -50,13 +55,9 @@ export interface RoutedStreamOptions<A extends StreamAttempt> {
   readonly ended: () => void;
 }
 
-const isFailureEvent = (event: ResponsesEvent) => event.type === "error" || event.type === "response.failed";
-const isTerminalEvent = (event: ResponsesEvent) =>
-  event.type === "response.completed" || event.type === "response.incomplete";
-
 export const routedStream = <A extends StreamAttempt>(options: RoutedStreamOptions<A>): EventStream => {
   let current = options.first;
-  let reader: EventReader = readEvents(current.response.body!);
+  let reader: EventReader = readEvents(current.response.body!, current.adapter.stream(current.answer));
   let committed = false;
   let finished = false;
   /** Whether the upstream sent its terminal event (`response.completed` or `.incomplete`). */
@@ -107,7 +108,7 @@ export const routedStream = <A extends StreamAttempt>(options: RoutedStreamOptio
 
   /** A committed stream's next event, once read: a failure event ends it with the error frame. */
   const accept = (event: ResponsesEvent): ResponsesEvent => {
-    if (isFailureEvent(event)) return failCommitted(failureFromStreamEvent(provider(), event).error);
+    if (isFailureEvent(event)) return failCommitted(errorForReason(event.reason));
     if (isTerminalEvent(event)) sawTerminal = true;
     return event;
   };
@@ -119,12 +120,14 @@ export const routedStream = <A extends StreamAttempt>(options: RoutedStreamOptio
     try {
       event = await reader.next();
     } catch (cause) {
-      return failCommitted(broken(cause).error);
+      return failCommitted(errorForReason(broken(cause)));
     }
     watchdog.received();
     if (event === undefined) {
       // A timeout that fired as the body was cancelled still ends in an error frame, not a silent end.
-      if (watchdog.fired !== undefined && !options.isCancelled()) return failCommitted(broken(undefined).error);
+      if (watchdog.fired !== undefined && !options.isCancelled()) {
+        return failCommitted(errorForReason(broken(undefined)));
+      }
       end();
       return undefined;
     }
@@ -141,7 +144,7 @@ export const routedStream = <A extends StreamAttempt>(options: RoutedStreamOptio
       try {
         event = reader.shift();
       } catch (cause) {
-        return failCommitted(broken(cause).error);
+        return failCommitted(errorForReason(broken(cause)));
       }
       return Promise.resolve(accept(event));
     } catch (error) {
@@ -188,13 +191,9 @@ export const routedStream = <A extends StreamAttempt>(options: RoutedStreamOptio
       if (failure === undefined && (options.isCancelled() || watchdog.fired !== undefined)) failure = broken(undefined);
       if (failure === undefined) {
         if (event === undefined) {
-          failure = {
-            kind: "transient",
-            error: streamBrokenError(provider(), "closed the stream before any output"),
-            outcome: "stream_error",
-          };
+          failure = streamBroken(provider(), "closed the stream before any output");
         } else if (isFailureEvent(event)) {
-          failure = failureFromStreamEvent(provider(), event);
+          failure = event.reason;
         } else {
           held.push(event);
           if (
@@ -218,7 +217,7 @@ export const routedStream = <A extends StreamAttempt>(options: RoutedStreamOptio
         end();
         throw error;
       }
-      reader = readEvents(current.response.body!);
+      reader = readEvents(current.response.body!, current.adapter.stream(current.answer));
     }
   };
 

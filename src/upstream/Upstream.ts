@@ -1,5 +1,7 @@
 /**
- * Stage 4, upstream: one HTTP call to `POST {base_url}/responses`.
+ * Stage 4, upstream: one HTTP call to `POST {base_url}{path}`, the path and
+ * body made by the provider's adapter (`adapters/`), the key sent in the
+ * provider's auth style.
  *
  * This layer knows HTTP and nothing of policy: it sends what routing decided
  * and hands back the raw `Response`; routing reads the status, retries,
@@ -9,13 +11,18 @@
 import { Context, Data, Effect, Layer } from "effect";
 import { Agent, type Dispatcher, EnvHttpProxyAgent } from "undici";
 import type { ProviderConfig } from "../config/load.ts";
+import type { AuthStyle } from "../config/presets.ts";
 import { BodyReadError, send as dispatch } from "./undici_send.ts";
 
 export interface UpstreamCall {
   readonly provider: ProviderConfig;
   readonly apiKey: string | undefined;
-  /** The request body, already serialised (the model and stream flags set for this attempt). */
+  /** Appended to the provider's base URL (`/responses`, `/chat/completions`, `/messages`, ...). */
+  readonly path: string;
+  /** The request body, already serialised in the provider's wire format for this attempt. */
   readonly body: string;
+  /** Headers the provider's API requires besides auth (`anthropic-version`). */
+  readonly headers?: Readonly<Record<string, string>>;
   /** Aborts the call: the client went away, or a timeout fired. */
   readonly signal: AbortSignal;
   /**
@@ -29,6 +36,8 @@ export interface UpstreamCall {
 export class UpstreamTransportError extends Data.TaggedError("UpstreamTransportError")<{
   readonly provider: string;
   readonly message: string;
+  /** Why, as an error code (`ECONNREFUSED`, `DEPTH_ZERO_SELF_SIGNED_CERT`) or `aborted`: never a URL. */
+  readonly detail: string;
   readonly aborted: boolean;
 }> {}
 
@@ -44,11 +53,28 @@ export interface UpstreamShape {
 
 export class Upstream extends Context.Service<Upstream, UpstreamShape>()("gateway/Upstream") {}
 
-export const requestHeaders = (call: UpstreamCall): Headers => {
+/** The header that carries a key in each auth style (`none` sends no key at all). */
+const authHeader = (style: AuthStyle, key: string): readonly [string, string] | undefined => {
+  switch (style) {
+    case "bearer":
+      return ["authorization", `Bearer ${key}`];
+    case "api-key":
+      return ["api-key", key];
+    case "x-api-key":
+      return ["x-api-key", key];
+    case "x-goog-api-key":
+      return ["x-goog-api-key", key];
+    case "none":
+      return undefined;
+  }
+};
+
+export const requestHeaders = (call: Pick<UpstreamCall, "provider" | "apiKey">): Headers => {
   const headers = new Headers(call.provider.headers);
   headers.set("content-type", "application/json");
   headers.set("accept", "application/json, text/event-stream");
-  if (call.apiKey) headers.set("authorization", `Bearer ${call.apiKey}`);
+  const auth = call.apiKey ? authHeader(call.provider.auth, call.apiKey) : undefined;
+  if (auth) headers.set(auth[0], auth[1]);
   return headers;
 };
 
@@ -64,19 +90,23 @@ const reasonOf = (cause: unknown): string => {
   return typeof error?.name === "string" ? error.name : "network error";
 };
 
-const transportError = (call: UpstreamCall, cause: unknown) =>
-  new UpstreamTransportError({
+const transportError = (call: UpstreamCall, cause: unknown) => {
+  const detail = call.signal.aborted ? "aborted" : reasonOf(cause);
+  return new UpstreamTransportError({
     provider: call.provider.name,
     aborted: call.signal.aborted,
+    detail,
     message: call.signal.aborted
       ? `request to provider '${call.provider.name}' was aborted`
-      : `provider '${call.provider.name}' is unreachable: ${reasonOf(cause)}`,
+      : `provider '${call.provider.name}' is unreachable: ${detail}`,
   });
+};
 
 /**
  * The headers for each configured key, built once per provider: building a `Headers` and
  * setting three fields cost ~3 µs per request. A client's own key (allow_provider_keys) is
- * not kept: its headers are built for the call.
+ * not kept: its headers are built for the call. An API's own headers (`anthropic-version`)
+ * are added per call, only for the APIs that have them.
  */
 const headerCache = () => {
   const built = new WeakMap<ProviderConfig, Map<string | undefined, Record<string, string>>>();
@@ -85,11 +115,31 @@ const headerCache = () => {
     if (byKey === undefined) {
       byKey = new Map();
       for (const apiKey of [undefined, ...call.provider.keys.map((key) => key.value)]) {
-        byKey.set(apiKey, Object.fromEntries(requestHeaders({ ...call, apiKey })));
+        byKey.set(apiKey, Object.fromEntries(requestHeaders({ provider: call.provider, apiKey })));
       }
       built.set(call.provider, byKey);
     }
-    return byKey.get(call.apiKey) ?? Object.fromEntries(requestHeaders(call));
+    const headers = byKey.get(call.apiKey) ?? Object.fromEntries(requestHeaders(call));
+    return call.headers === undefined ? headers : { ...headers, ...call.headers };
+  };
+};
+
+/** Bounds the URLs kept per provider: Gemini puts the model in the path, and models are the client's to name. */
+const MAX_URLS_PER_PROVIDER = 64;
+
+/** The URL of each provider's paths, parsed once (a `new URL` costs ~2 µs). */
+const urlCache = () => {
+  const urls = new WeakMap<ProviderConfig, Map<string, URL>>();
+  return (provider: ProviderConfig, path: string): URL => {
+    let byPath = urls.get(provider);
+    if (byPath === undefined) urls.set(provider, byPath = new Map());
+    let url = byPath.get(path);
+    if (url === undefined) {
+      url = new URL(`${provider.baseUrl}${path}`);
+      if (byPath.size >= MAX_URLS_PER_PROVIDER) byPath.clear();
+      byPath.set(path, url);
+    }
+    return url;
   };
 };
 
@@ -97,7 +147,7 @@ const headerCache = () => {
 export const make = (fetchImpl: typeof fetch = globalThis.fetch): UpstreamShape => {
   const headersOf = headerCache();
   const request = (call: UpstreamCall) =>
-    fetchImpl(`${call.provider.baseUrl}/responses`, {
+    fetchImpl(`${call.provider.baseUrl}${call.path}`, {
       method: "POST",
       headers: headersOf(call),
       body: call.body,
@@ -123,16 +173,11 @@ export const make = (fetchImpl: typeof fetch = globalThis.fetch): UpstreamShape 
  */
 export const makeDispatched = (dispatcher: Dispatcher): UpstreamShape => {
   const headersOf = headerCache();
-  const urls = new WeakMap<ProviderConfig, URL>();
-  const urlOf = (provider: ProviderConfig) => {
-    let url = urls.get(provider);
-    if (url === undefined) urls.set(provider, url = new URL(`${provider.baseUrl}/responses`));
-    return url;
-  };
+  const urlOf = urlCache();
   const send = async (call: UpstreamCall): Promise<Response> => {
     try {
       return await dispatch(dispatcher, {
-        url: urlOf(call.provider),
+        url: urlOf(call.provider, call.path),
         headers: headersOf(call),
         body: call.body,
         signal: call.signal,

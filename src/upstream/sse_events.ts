@@ -1,16 +1,18 @@
 /**
- * Upstream SSE bytes to Responses events, one at a time, pulled on demand so
- * that a slow client slows the upstream read (backpressure end to end).
+ * Upstream SSE bytes to canonical Responses events, one at a time, pulled on
+ * demand so that a slow client slows the upstream read (backpressure end to end).
  *
- * Framing is parsed by `eventsource-parser`; each `data:` payload is one JSON
- * event. A trailing `data: [DONE]` (OpenRouter and some proxies) ends the
- * stream; OpenAI itself sends none and simply closes.
+ * Framing is parsed by `eventsource-parser`; each message goes to the API's
+ * `StreamTranslator` (its adapter), which appends zero or more canonical events.
+ * `data: [DONE]` (Chat Completions, OpenRouter, some proxies) ends the stream;
+ * the translator's `end` runs once, at `[DONE]` or when the upstream closes.
  *
  * Every event that one read delivered is parsed at once; `buffered` says how
  * many are waiting, so the writer can encode them all into one chunk.
  */
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import type { ResponsesEvent } from "../protocol/responses.ts";
+import type { StreamTranslator } from "./adapters/types.ts";
 import { plainBodies } from "./undici_send.ts";
 
 /** A `data:` payload that is not a JSON object. */
@@ -82,30 +84,36 @@ const byteSource = (body: ReadableStream<Uint8Array>): ByteSource => {
   };
 };
 
-export const readEvents = (body: ReadableStream<Uint8Array>): EventReader => {
+export const readEvents = (body: ReadableStream<Uint8Array>, translator: StreamTranslator): EventReader => {
   const source = byteSource(body);
   const decoder = new TextDecoder();
   const queue: Array<ResponsesEvent | MalformedEventError> = [];
   let head = 0;
   let done = false;
+  let ended = false;
   let bytes = 0;
+  /** The translator's `end`, once; a translator that throws fails the attempt instead of the process. */
+  const finish = () => {
+    if (ended) return;
+    ended = true;
+    try {
+      translator.end(queue as ResponsesEvent[]);
+    } catch (error) {
+      queue.push(error instanceof MalformedEventError ? error : new MalformedEventError(""));
+    }
+  };
   const parser = createParser({
     onEvent: (message: EventSourceMessage) => {
       if (done) return;
-      const data = message.data;
-      if (data === "[DONE]") {
+      if (message.data === "[DONE]") {
         done = true;
+        finish();
         return;
       }
       try {
-        const parsed = JSON.parse(data);
-        queue.push(
-          parsed !== null && typeof parsed === "object" && typeof parsed.type === "string"
-            ? parsed as ResponsesEvent
-            : new MalformedEventError(data),
-        );
-      } catch {
-        queue.push(new MalformedEventError(data));
+        translator.push(message, queue as ResponsesEvent[]);
+      } catch (error) {
+        queue.push(error instanceof MalformedEventError ? error : new MalformedEventError(message.data));
       }
     },
   });
@@ -130,6 +138,7 @@ export const readEvents = (body: ReadableStream<Uint8Array>): EventReader => {
           parser.feed(decoder.decode());
           parser.reset({ consume: true });
           done = true;
+          finish();
           if (head >= queue.length) return undefined;
           break;
         }

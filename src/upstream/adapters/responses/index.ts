@@ -144,8 +144,10 @@ class ResponsesStream implements StreamTranslator {
       throw new MalformedEventError(message.data);
     }
     const event = parsed as ResponsesEvent;
-    if (event.type === "error" || event.type === "response.failed") {
-      out.push(failureEvent(reasonFromEvent(this.provider, this.keyOrigin, event)));
+    if (event.type === "error") out.push(failureEvent(reasonFromEvent(this.provider, this.keyOrigin, event)));
+    else if (event.type === "response.failed") {
+      // The failed response keeps its usage: tokens the upstream billed before it failed.
+      out.push({ ...failureEvent(reasonFromEvent(this.provider, this.keyOrigin, event)), response: event.response });
     } else out.push(event);
   }
 

@@ -114,6 +114,8 @@ export const make = (config: GatewayConfig, options: AuthOptions = {}) =>
       const found = priceOf(ref);
       if (found) return costOf(found, usage);
       if (!unpriced.has(ref.label)) {
+        // Model names come from clients: past a cap the set starts over, and a name may be warned about again.
+        if (unpriced.size >= 1024) unpriced.clear();
         unpriced.add(ref.label);
         telemetry.log("warn", "no price for model; its requests count as 0 USD", { model: ref.label });
       }

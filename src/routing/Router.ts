@@ -226,17 +226,47 @@ export const make = Effect.gen(function* () {
   return (config: GatewayConfig): RouterShape => {
     const pools = new Map(Object.values(config.providers).map((p) => [p.name, new KeyPool(p.keys)]));
 
-    const candidatesOf = (refs: ReadonlyArray<ModelRef>): Candidate[] =>
-      refs.flatMap((ref, fallbackIndex) => {
+    /**
+     * The configured candidates of a request. A client's own provider key is the key of its
+     * provider only: a candidate on another provider is skipped, because serving it would spend
+     * the gateway's key on a caller who brought their own (with `allow_provider_keys`, any
+     * non-`sk-bf-` Bearer, so anyone).
+     */
+    const candidatesOf = (request: RouteRequest): Candidate[] =>
+      request.candidates.flatMap((ref, fallbackIndex) => {
         const provider = config.providers[ref.provider];
-        return provider ? [{ ref, provider, fallbackIndex }] : [];
+        if (!provider) return [];
+        if (request.providerKey && provider.name !== request.providerKey.provider) return [];
+        return [{ ref, provider, fallbackIndex }];
       });
+
+    /** Why a request has no candidate to try: nothing configured, or nothing on its provider key's provider. */
+    const noCandidateError = (run: RouteRun): GatewayError =>
+      run.providerKey
+        ? new GatewayError({
+          status: 400,
+          type: "invalid_request_error",
+          message:
+            `The provider key in Authorization is used only for provider '${run.providerKey.provider}', and none of the request's models is on it.`,
+          code: "provider_key_mismatch",
+          param: "model",
+        })
+        : new GatewayError({
+          status: 502,
+          type: "upstream_error",
+          message: "No configured provider can serve the request.",
+          code: null,
+          param: null,
+        });
 
     /** Starts an attempt on `candidate`: picks its key and arms its watchdog. */
     const begin = (run: RouteRun, candidate: Candidate, now: number, random: number): Attempt => {
       const provider = candidate.provider;
+      // A request with a client's key never gets a gateway key instead: not on a retry, not on a
+      // rotation, and not on another provider (which `candidatesOf` already left out, and which
+      // must not get the client's key either).
       const clientKey = run.providerKey?.provider === provider.name ? run.providerKey.value : undefined;
-      const key = clientKey === undefined ? pools.get(provider.name)?.pick(now, run.exclude, random) : undefined;
+      const key = run.providerKey === undefined ? pools.get(provider.name)?.pick(now, run.exclude, random) : undefined;
       run.exclude = noKeys;
       const controller = new AbortController();
       const attempt: Attempt = {
@@ -386,17 +416,7 @@ export const make = Effect.gen(function* () {
         for (;;) {
           if (run.cancelled) return yield* Effect.fail(cancelledError());
           const candidate = run.plan.current;
-          if (candidate === undefined) {
-            return yield* Effect.fail(
-              new GatewayError({
-                status: 502,
-                type: "upstream_error",
-                message: "No configured provider can serve the request.",
-                code: null,
-                param: null,
-              }),
-            );
-          }
+          if (candidate === undefined) return yield* Effect.fail(noCandidateError(run));
           const now = clock.currentTimeMillisUnsafe();
           const attempt = begin(run, candidate, now, random.nextDoubleUnsafe());
           const result = yield* Effect.promise(() => exchange(run, attempt, post, now));
@@ -427,7 +447,7 @@ export const make = Effect.gen(function* () {
     return {
       complete: (request) =>
         Effect.suspend(() => {
-          const run = new RouteRun(request, candidatesOf(request.candidates));
+          const run = new RouteRun(request, candidatesOf(request));
           return answer(run).pipe(
             Effect.map((answered) => {
               run.record(answered, "ok");
@@ -438,7 +458,7 @@ export const make = Effect.gen(function* () {
         }),
       // The stream's callbacks outlive the request; they are made in `openStream`, whose scope
       // holds only the run, so that they do not keep the `RouteRequest` (and its body) alive.
-      stream: (request) => Effect.suspend(() => openStream(new RouteRun(request, candidatesOf(request.candidates)))),
+      stream: (request) => Effect.suspend(() => openStream(new RouteRun(request, candidatesOf(request)))),
     };
   };
 });

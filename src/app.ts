@@ -11,6 +11,7 @@ import type { GatewayConfig } from "./config/load.ts";
 import * as Settings from "./config/Settings.ts";
 import { type GatewayServices, makeHandler } from "./http/handler.ts";
 import { Inflight } from "./observability/inflight.ts";
+import { ModelNames } from "./observability/metrics.ts";
 import { metricsPath, metricsRoute } from "./observability/metrics_route.ts";
 import * as Telemetry from "./observability/Telemetry.ts";
 import * as Tracing from "./observability/tracing.ts";
@@ -69,6 +70,8 @@ export const makeGateway = async (config: GatewayConfig, options: GatewayOptions
   const telemetry = await runtime.runPromise(Effect.service(Telemetry.Telemetry));
   const inflight = new Inflight();
   telemetry.metrics?.gauge("gateway_open_streams", "SSE streams open right now.", () => inflight.openStreams);
+  // Only the models the config names become metric labels; a client's invented name is `other`.
+  telemetry.metrics?.labelModels(ModelNames.fromConfig(config));
   const tracing = Tracing.tracingSetup(options.env ?? Tracing.processEnv());
   if (tracing.enabled) {
     // The host only: an endpoint URL may carry credentials.

@@ -10,7 +10,7 @@
  */
 import { Effect, Schema, SchemaIssue } from "effect";
 import { type KeyEntry, KeyRegistry } from "../auth/KeyRegistry.ts";
-import { digestsEqual, presentedCredentials, sha256 } from "../auth/keys.ts";
+import { bearerToken, digestsEqual, sha256 } from "../auth/keys.ts";
 import { periodBounds, windowsAt } from "../auth/periods.ts";
 import { storeUnavailable } from "../auth/errors.ts";
 import { type CurrentUsage, nanosToUsd, usdToNanos } from "../auth/usage_record.ts";
@@ -122,9 +122,10 @@ export const adminRoutes = (
   const adminDigest = sha256(options.adminKey);
   const clock = options.clock ?? Date.now;
 
+  // Only `Authorization: Bearer`, as documented: `x-bf-vk` is where virtual keys go, and a header
+  // that clients, proxies and logs treat as a virtual key must not also open the admin API.
   const authorize = (request: Request): Effect.Effect<void, GatewayError> => {
-    const { bearer, virtualKey } = presentedCredentials(request.headers);
-    const presented = bearer ?? virtualKey;
+    const presented = bearerToken(request.headers);
     return presented !== undefined && digestsEqual(sha256(presented), adminDigest)
       ? Effect.void
       : Effect.fail(unauthorized("Missing or invalid admin key. Pass the admin key as a Bearer token."));

@@ -44,7 +44,10 @@ export interface Caller {
 /** Permission to serve one request; settled exactly once when the request ends. */
 export interface Grant {
   readonly virtualKeyId?: string;
-  /** A client-supplied provider key, used upstream for this provider only. */
+  /**
+   * A client-supplied provider key, for the provider of the request's primary model. A request that
+   * carries one is served with it alone: candidates on other providers are skipped (`Router`).
+   */
   readonly providerKey?: { readonly provider: string; readonly value: string };
   /** Records what the request used. */
   readonly settle: (settlement: Settlement) => Effect.Effect<void>;
@@ -114,6 +117,8 @@ export const make = (config: GatewayConfig, options: AuthOptions = {}) =>
       const found = priceOf(ref);
       if (found) return costOf(found, usage);
       if (!unpriced.has(ref.label)) {
+        // Model names come from clients: past a cap the set starts over, and a name may be warned about again.
+        if (unpriced.size >= 1024) unpriced.clear();
         unpriced.add(ref.label);
         telemetry.log("warn", "no price for model; its requests count as 0 USD", { model: ref.label });
       }
@@ -262,7 +267,9 @@ export const make = (config: GatewayConfig, options: AuthOptions = {}) =>
         ? { provider: primary.provider, value: caller.providerKey }
         : undefined;
       if (caller.virtualKeyId === undefined) {
-        return Effect.succeed({ ...(providerKey ? { providerKey } : {}), settle: settleNothing });
+        // Admitted on a provider key alone: the grant must carry it, or routing would use the gateway's keys.
+        if (!providerKey) return Effect.fail(unauthorized());
+        return Effect.succeed({ providerKey, settle: settleNothing });
       }
       const entry = registry.cached(caller.virtualKeyId);
       if (!entry) return Effect.fail(unauthorized("Invalid virtual key."));

@@ -49,11 +49,13 @@ export const modelAllowed = (
     (!pattern.includes("/") && patternToRegExp(pattern).test(ref.model))
   );
 
+/** The token of `Authorization: Bearer <token>`, whatever it looks like; `undefined` without one. */
+export const bearerToken = (headers: Headers): string | undefined =>
+  /^\s*bearer\s+(\S+)\s*$/i.exec(headers.get("authorization") ?? "")?.[1];
+
 /** The credential a request presents: a virtual key, and/or a provider key to pass through. */
 export const presentedCredentials = (headers: Headers): { readonly virtualKey?: string; readonly bearer?: string } => {
-  const authorization = headers.get("authorization") ?? "";
-  const match = /^\s*bearer\s+(\S+)\s*$/i.exec(authorization);
-  const bearer = match?.[1];
+  const bearer = bearerToken(headers);
   const headerKey = headers.get("x-bf-vk")?.trim() || undefined;
   const virtualKey = headerKey ?? (bearer?.startsWith("sk-bf-") ? bearer : undefined);
   return {

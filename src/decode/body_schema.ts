@@ -109,12 +109,40 @@ const arrayOf = (what: string, item: Check): Check => (value, path, problems) =>
 const nonEmptyString: Check = (value) =>
   typeof value !== "string" ? "expected a string" : value.length > 0 ? undefined : "must not be empty";
 
+/**
+ * Longest model name (and fallback), in UTF-8 bytes. Provider model ids are a
+ * few dozen bytes; a name is logged, quoted in errors and sent upstream on
+ * every attempt, so a longer one is no model, only a cost to every stage.
+ */
+export const MAX_MODEL_BYTES = 256;
+
+/** UTF-8 bytes of `text`, counted without encoding it: one to three bytes a UTF-16 unit (a pair makes four). */
+const utf8Bytes = (text: string): number => {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit >= 0x800 && (unit < 0xd800 || unit > 0xdfff)) bytes += 2;
+    else if (unit >= 0x80) bytes += 1;
+  }
+  return bytes;
+};
+
+const modelName: Check = (value, path, problems) => {
+  const message = nonEmptyString(value, path, problems);
+  if (message !== undefined) return message;
+  const text = value as string;
+  // A UTF-16 unit is at most 3 bytes, so short names skip the count.
+  return text.length * 3 <= MAX_MODEL_BYTES || utf8Bytes(text) <= MAX_MODEL_BYTES
+    ? undefined
+    : `must be at most ${MAX_MODEL_BYTES} bytes`;
+};
+
 const integer = integerFrom(1);
 
 /** Every field, in the order its problems are listed. */
 const FIELDS: ReadonlyArray<readonly [keyof RequestBody, Check]> = [
   ["stream", boolean],
-  ["fallbacks", arrayOf("an array of model names", nonEmptyString)],
+  ["fallbacks", arrayOf("an array of model names", modelName)],
 
   // The conversation: Responses `input` or chat `messages` (which one is used is decided in decode.ts).
   ["input", stringOr(Array.isArray, "a string or an array of items")],
@@ -174,7 +202,7 @@ export const readBody = (raw: JsonObject, problems: Problems): RequestBody | und
   const before = problems.list.length;
   if (!Object.hasOwn(raw, "model")) problem("model", "required", problems);
   else {
-    const message = nonEmptyString(raw.model, "model", problems);
+    const message = modelName(raw.model, "model", problems);
     if (message !== undefined) problem("model", message, problems);
   }
   for (const [key, check] of FIELDS) {

@@ -79,3 +79,14 @@ export const noProvider = () =>
     param: null,
     code: null,
   });
+
+/** A client's own provider key serves only its provider, and no candidate of the request is on it. */
+export const providerKeyMismatch = (provider: string) =>
+  new GatewayError({
+    status: 400,
+    type: "invalid_request_error",
+    message:
+      `The provider key in Authorization is used only for provider '${provider}', and none of the request's models is on it.`,
+    code: "provider_key_mismatch",
+    param: "model",
+  });

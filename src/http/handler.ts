@@ -128,7 +128,9 @@ export const makeHandler = <R = never>(
     const path = new URL(request.url).pathname.replace(/\/+$/, "") || "/";
     const trace = newTrace(requestIdOf(request), path);
     const route = findRoute(path);
-    const handler = route?.methods[request.method] ?? (request.method === "HEAD" ? route?.methods.GET : undefined);
+    // The method is the client's: `toString` or `constructor` must not find `Object`'s own function.
+    const own = route && Object.hasOwn(route.methods, request.method) ? route.methods[request.method] : undefined;
+    const handler = own ?? (request.method === "HEAD" ? route?.methods.GET : undefined);
     let response: Response;
     if (!route) {
       response = toResponse(notFound(`No route for ${request.method} ${path}.`));

@@ -7,12 +7,14 @@
  * seen and cached, so recording a request is a few `Map` lookups and counter
  * or bucket increments (`updateUnsafe` with one fixed context), no Effect run.
  *
- * Labels come only from bounded, non-secret values: configured provider and
- * model names (never the client's requested model, which anyone could vary),
- * routes, status codes, attempt outcomes, and virtual key ids (never values).
+ * Labels come only from bounded, non-secret values: configured provider names,
+ * known model names (anything else is `other`, see `ModelNames`), routes,
+ * status codes, attempt outcomes, and virtual key ids (never values).
  */
 import { Context, Metric } from "effect";
 import * as PrometheusMetrics from "effect/observability/PrometheusMetrics";
+import { defaultPrices } from "../auth/pricing.ts";
+import type { GatewayConfig } from "../config/load.ts";
 import type { RequestTrace } from "../http/RequestTrace.ts";
 
 /** Seconds. Wide enough for a 15-minute stream, fine enough for a fast JSON answer. */
@@ -46,9 +48,69 @@ class Family<M extends Metric.Metric<number, unknown>> {
 /** Label values joined with a separator that cannot appear in them. */
 const keyOf = (...values: ReadonlyArray<string>) => values.join("\u0001");
 
+// ===== Model labels =====
+
+/** The label of every model that is not a known name. */
+export const OTHER_MODEL = "other";
+/** Longest model label; a known name longer than this is cut (Prometheus keeps every byte of every series). */
+const MAX_LABEL = 64;
+
+/**
+ * Which model names may become label values. The model a request is served
+ * at is whatever the client typed after the provider prefix, and an upstream
+ * that accepts any name serves it: 20,000 invented 1 KB names once took the
+ * process from 204 MB to 2.1 GB and `/metrics` to 434 MB. So only names the
+ * operator wrote down are labels: a provider's `models`, and the price table
+ * (the shipped one and config `pricing`). Exact names only: a dated snapshot
+ * is priced like its alias, but labelling every date a client can type would
+ * be unbounded again.
+ */
+export class ModelNames {
+  private readonly byProvider: ReadonlyMap<string, ReadonlySet<string>>;
+  private readonly anyProvider: ReadonlySet<string>;
+
+  constructor(byProvider: ReadonlyMap<string, ReadonlySet<string>>, anyProvider: Iterable<string>) {
+    this.byProvider = byProvider;
+    this.anyProvider = new Set(anyProvider);
+  }
+
+  /** The shipped price table only: what a `Metrics` knows before the gateway's config is installed. */
+  static readonly shipped = new ModelNames(new Map(), Object.keys(defaultPrices));
+
+  /** Every provider's `models`, config `pricing` by `provider/model` or bare name, and the shipped prices. */
+  static fromConfig(config: Pick<GatewayConfig, "providers" | "pricing">): ModelNames {
+    const byProvider = new Map<string, Set<string>>();
+    const forProvider = (name: string) => {
+      let set = byProvider.get(name);
+      if (set === undefined) byProvider.set(name, set = new Set());
+      return set;
+    };
+    for (const provider of Object.values(config.providers)) {
+      for (const model of provider.models) forProvider(provider.name).add(model);
+    }
+    // Pricing matches a key as `provider/model` and also as a bare name (pricing.ts), so both count.
+    const priced = Object.keys(config.pricing);
+    for (const key of priced) {
+      const slash = key.indexOf("/");
+      if (slash > 0 && Object.hasOwn(config.providers, key.slice(0, slash))) {
+        forProvider(key.slice(0, slash)).add(key.slice(slash + 1));
+      }
+    }
+    return new ModelNames(byProvider, [...Object.keys(defaultPrices), ...priced]);
+  }
+
+  /** The label for `model` served by `provider`: the name when it is known (cut to 64 characters), else `other`. */
+  label(provider: string, model: string): string {
+    if (model === "") return model;
+    if (this.byProvider.get(provider)?.has(model) !== true && !this.anyProvider.has(model)) return OTHER_MODEL;
+    return model.length > MAX_LABEL ? model.slice(0, MAX_LABEL) : model;
+  }
+}
+
 export class Metrics {
   /** The registry every series lives in; separate per gateway, so tests and instances never mix. */
   readonly context: Context.Context<never> = Context.make(Metric.MetricRegistry, new Map());
+  private models: ModelNames = ModelNames.shipped;
 
   private readonly requests = this.counter(
     "gateway_requests_total",
@@ -101,6 +163,14 @@ export class Metrics {
     );
   }
 
+  /**
+   * The model names that become labels from now on (`ModelNames.fromConfig`), installed
+   * once the gateway's config is known; until then, the shipped price table's names.
+   */
+  labelModels(models: ModelNames): void {
+    this.models = models;
+  }
+
   /** Reports a value read at scrape time (open streams), rather than updated on every change. */
   gauge(id: string, description: string, read: () => number): void {
     Metric.registerUnsafe(Metric.gauge(id, { description }), this.context, {
@@ -115,7 +185,7 @@ export class Metrics {
     const route = trace.routePattern ?? trace.route;
     const status = String(trace.status);
     const provider = trace.provider ?? "";
-    const model = trace.model ?? "";
+    const model = this.models.label(provider, trace.model ?? "");
     const key = trace.virtualKeyId ?? "";
     const served = keyOf(provider, model);
 
@@ -141,7 +211,7 @@ export class Metrics {
     for (const attempt of trace.attempts) {
       upstreamMs += attempt.ms;
       const p = attempt.provider;
-      const m = attempt.model;
+      const m = this.models.label(p, attempt.model);
       const outcome = attempt.outcome;
       this.attempts.update(keyOf(p, m, outcome), () => ({ provider: p, model: m, outcome }), 1);
       this.upstream.update(keyOf(p, m), () => ({ provider: p, model: m }), attempt.ms / 1000);

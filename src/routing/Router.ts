@@ -16,7 +16,7 @@
  */
 import { Clock, Context, Effect, Layer, Random } from "effect";
 import type { GatewayConfig } from "../config/load.ts";
-import { GatewayError, noProvider } from "../errors/GatewayError.ts";
+import { type GatewayError, noProvider, providerKeyMismatch } from "../errors/GatewayError.ts";
 import { cancelled, type KeyOrigin } from "../errors/reasons.ts";
 import { errorForReason } from "../errors/upstream.ts";
 import type { ResponsesEvent, ResponsesRequest, ResponsesResponse } from "../protocol/responses.ts";
@@ -213,17 +213,32 @@ export const make = Effect.gen(function* () {
   return (config: GatewayConfig): RouterShape => {
     const pools = new Map(Object.values(config.providers).map((p) => [p.name, new KeyPool(p.keys)]));
 
-    const candidatesOf = (refs: ReadonlyArray<ModelRef>): Candidate[] =>
-      refs.flatMap((ref, fallbackIndex) => {
+    /**
+     * The configured candidates of a request. A client's own provider key is the key of its
+     * provider only: a candidate on another provider is skipped, because serving it would spend
+     * the gateway's key on a caller who brought their own (with `allow_provider_keys`, any
+     * non-`sk-bf-` Bearer, so anyone).
+     */
+    const candidatesOf = (request: RouteRequest): Candidate[] =>
+      request.candidates.flatMap((ref, fallbackIndex) => {
         const provider = config.providers[ref.provider];
-        return provider ? [{ ref, provider, fallbackIndex }] : [];
+        if (!provider) return [];
+        if (request.providerKey && provider.name !== request.providerKey.provider) return [];
+        return [{ ref, provider, fallbackIndex }];
       });
+
+    /** Why a request has no candidate to try: nothing configured, or nothing on its provider key's provider. */
+    const noCandidateError = (run: RouteRun): GatewayError =>
+      run.providerKey ? providerKeyMismatch(run.providerKey.provider) : noProvider();
 
     /** Starts an attempt on `candidate`: picks its key and arms its watchdog. */
     const begin = (run: RouteRun, candidate: Candidate, now: number, random: number): Attempt => {
       const provider = candidate.provider;
+      // A request with a client's key never gets a gateway key instead: not on a retry, not on a
+      // rotation, and not on another provider (which `candidatesOf` already left out, and which
+      // must not get the client's key either).
       const clientKey = run.providerKey?.provider === provider.name ? run.providerKey.value : undefined;
-      const key = clientKey === undefined ? pools.get(provider.name)?.pick(now, run.exclude, random) : undefined;
+      const key = run.providerKey === undefined ? pools.get(provider.name)?.pick(now, run.exclude, random) : undefined;
       run.exclude = noKeys;
       const controller = new AbortController();
       const keyOrigin: KeyOrigin = clientKey === undefined ? "gateway" : "client";
@@ -253,7 +268,6 @@ export const make = Effect.gen(function* () {
       run: RouteRun,
       attempt: Attempt,
       post: (call: UpstreamCall) => Promise<Response>,
-      now: number,
     ): Promise<Exchange> => {
       const provider = attempt.candidate.provider;
       const broken = (cause: unknown): Exchange => {
@@ -359,12 +373,10 @@ export const make = Effect.gen(function* () {
         for (;;) {
           if (run.cancelled) return yield* Effect.fail(errorForReason(cancelled()));
           const candidate = run.plan.current;
-          if (candidate === undefined) {
-            return yield* Effect.fail(noProvider());
-          }
+          if (candidate === undefined) return yield* Effect.fail(noCandidateError(run));
           const now = clock.currentTimeMillisUnsafe();
           const attempt = begin(run, candidate, now, random.nextDoubleUnsafe());
-          const result = yield* Effect.promise(() => exchange(run, attempt, post, now));
+          const result = yield* Effect.promise(() => exchange(run, attempt, post));
           if (result.answered) return result.answered;
           yield* afterFailure(run, attempt, result.failure);
         }
@@ -392,7 +404,7 @@ export const make = Effect.gen(function* () {
     return {
       complete: (request) =>
         Effect.suspend(() => {
-          const run = new RouteRun(request, candidatesOf(request.candidates));
+          const run = new RouteRun(request, candidatesOf(request));
           return answer(run).pipe(
             Effect.map((answered) => {
               run.record(answered, "ok");
@@ -403,7 +415,7 @@ export const make = Effect.gen(function* () {
         }),
       // The stream's callbacks outlive the request; they are made in `openStream`, whose scope
       // holds only the run, so that they do not keep the `RouteRequest` (and its body) alive.
-      stream: (request) => Effect.suspend(() => openStream(new RouteRun(request, candidatesOf(request.candidates)))),
+      stream: (request) => Effect.suspend(() => openStream(new RouteRun(request, candidatesOf(request)))),
     };
   };
 });

@@ -70,14 +70,17 @@ class Deadlines {
     this.#timer = undefined;
     this.#armed = Infinity;
     const passed = Math.floor(performance.now() / RESOLUTION_MS);
-    const fired: Array<Set<Deadline>> = [];
+    const fired: Array<[number, Set<Deadline>]> = [];
     for (const [slot, due] of this.#slots) {
       if (slot > passed) continue;
       this.#slots.delete(slot);
-      fired.push(due);
+      fired.push([slot, due]);
     }
+    // Slots are kept in the order they were first armed; a timer that fired late (a busy event
+    // loop) may find several passed, and they fire earliest first.
+    if (fired.length > 1) fired.sort((a, b) => a[0] - b[0]);
     // A callback may arm a deadline (in a later slot) or cancel one; the timer is armed after.
-    for (const due of fired) for (const deadline of due) if (!deadline.cancelled) deadline.fire();
+    for (const [, due] of fired) for (const deadline of due) if (!deadline.cancelled) deadline.fire();
     let next = Infinity;
     for (const slot of this.#slots.keys()) if (slot < next) next = slot;
     if (next < this.#armed) this.#arm(next);

@@ -12,11 +12,16 @@ import type { ProviderKeyConfig } from "../config/load.ts";
 
 export class KeyPool {
   private readonly keys: ReadonlyArray<ProviderKeyConfig>;
-  /** Key id -> time (ms, the router's clock) when its cool-down ends. */
+  private readonly ids: ReadonlySet<string>;
+  /**
+   * Key id -> time (ms, the router's clock) when its cool-down ends. Only this
+   * pool's ids are kept (see `coolDown`), so the map never outgrows the config.
+   */
   private readonly coolingUntil = new Map<string, number>();
 
   constructor(keys: ReadonlyArray<ProviderKeyConfig>) {
     this.keys = keys.filter((key) => key.weight > 0);
+    this.ids = new Set(this.keys.map((key) => key.id));
   }
 
   get size(): number {
@@ -67,8 +72,13 @@ export class KeyPool {
     return this.keys.some((key) => !exclude.has(key.id) && !this.isCooling(key.id, now));
   }
 
-  /** Keeps `keyId` out of the weighted choice until `until` (a later cool-down wins). */
+  /**
+   * Keeps `keyId` out of the weighted choice until `until` (a later cool-down wins).
+   * An id that is not one of this pool's keys (a client's own key, say) is ignored:
+   * nothing would ever pick it, and remembering it would grow the map per request.
+   */
   coolDown(keyId: string, until: number): void {
+    if (!this.ids.has(keyId)) return;
     const current = this.coolingUntil.get(keyId);
     if (current === undefined || current < until) this.coolingUntil.set(keyId, until);
   }

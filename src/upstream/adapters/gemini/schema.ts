@@ -106,8 +106,10 @@ class Rewrite {
       const { $ref: _, ...siblings } = current;
       if (!isNode(target)) {
         // Recursion past the guard, or a ref that points nowhere: a leaf of the target's own type.
-        const type = isNode(this.resolve(ref)) ? leafType(this.resolve(ref) as Node) : "object";
-        current = { ...siblings, type };
+        const whole = this.resolve(ref);
+        current = isNode(whole)
+          ? { description: whole.description, ...siblings, type: leafType(whole) }
+          : { ...siblings, type: "object" };
         break;
       }
       this.expanding.push(ref);
@@ -180,9 +182,10 @@ class Rewrite {
       type = undefined;
     }
 
-    // Alternatives, when the node is not itself typed (a typed node's `anyOf` only narrows it: dropped).
+    // Alternatives, unless the node describes itself (then its `anyOf` only narrows it, e.g. `{required}`
+    // branches over its properties: dropped). A bare `type: "object"` beside a union of objects is the union.
     const alternatives = Array.isArray(node.anyOf) ? node.anyOf : Array.isArray(node.oneOf) ? node.oneOf : undefined;
-    if (alternatives !== undefined && type === undefined && !isNode(node.properties)) {
+    if (alternatives !== undefined && (type === undefined || type === "object") && !isNode(node.properties)) {
       const branches: JsonObject[] = [];
       for (const alternative of alternatives) {
         if (depth >= MAX_DEPTH) break;

@@ -18,6 +18,7 @@ import type { EncodeContext } from "../src/encode/context.ts";
 import type { FailureReason } from "../src/errors/reasons.ts";
 import type { ChatCompletionChunk, ChatToolCall, ReasoningDetail } from "../src/protocol/chat.ts";
 import type { JsonObject, ResponsesEvent, ResponsesResponse } from "../src/protocol/responses.ts";
+import { CustomInputReader } from "../src/upstream/adapters/anthropic/custom_input.ts";
 import { adapter, type AnthropicAnswerContext } from "../src/upstream/adapters/anthropic/index.ts";
 import { openReasoning } from "../src/upstream/adapters/reasoning_envelope.ts";
 import { isFailureEvent, type SseMessage } from "../src/upstream/adapters/types.ts";
@@ -307,6 +308,22 @@ Deno.test("a custom tool's call streams its raw text, escapes and surrogate pair
     function: { name: "ApplyPatch", arguments: PATCH_WITH_ESCAPES },
   }]);
   assert.equal(message.content, "Updating the constant.");
+});
+
+Deno.test("the custom input reader: split escapes, other key orders and cut-short JSON", () => {
+  const read = (fragments: string[]) => {
+    const reader = new CustomInputReader();
+    const streamed = fragments.map((fragment) => reader.push(fragment)).join("");
+    return { streamed, final: reader.finish() };
+  };
+  assert.deepEqual(read(['{ "input" : "a\\', "\\b\\", "tc\\u00", 'e9"}']), { streamed: "a\\b\tcé", final: "a\\b\tcé" });
+  // Another key first: nothing can be streamed safely; the whole value comes at the end.
+  assert.deepEqual(read(['{"why": "x", ', '"input": "patch"}']), { streamed: "", final: "patch" });
+  // No `input` at all: the JSON itself is the text.
+  assert.deepEqual(read(['{"patch": "p"}']), { streamed: "", final: '{"patch": "p"}' });
+  // Cut short inside the value: what was decoded is all there is.
+  assert.deepEqual(read(['{"input": "half a pat']), { streamed: "half a pat", final: "half a pat" });
+  assert.deepEqual(read([]), { streamed: "", final: "" });
 });
 
 Deno.test("without customTools in the context, a custom tool's call is a function call encode unwraps", async () => {

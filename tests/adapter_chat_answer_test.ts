@@ -259,18 +259,28 @@ Deno.test("chat stream: DeepSeek reasoning_content, usage with prompt_cache_hit_
     "response.completed",
   ]);
   const response = terminal(events);
-  assert.deepEqual(response.output![0], {
+  const { encrypted_content, ...reasoning } = response.output![0];
+  assert.deepEqual(reasoning, {
     type: "reasoning",
     id: "rs_0",
     summary: [],
     content: [{ type: "reasoning_text", text: "The user greets. Reply briefly." }],
+  });
+  // Sealed for DeepSeek alone, for `replayReasoningContent`.
+  assert.deepEqual(openReasoning(encrypted_content), {
+    api: "chat",
+    payload: { provider: "deepseek", reasoning_content: "The user greets. Reply briefly." },
   });
   assert.equal(response.usage?.input_tokens_details?.cached_tokens, 64);
   assert.equal(response.usage?.output_tokens_details?.reasoning_tokens, 9);
   const message = clientView(events);
   assertFinished(message);
   assert.equal(message.reasoning, "The user greets. Reply briefly.");
-  assert.deepEqual(message.details.map((detail) => detail.type), ["reasoning.text", "reasoning.text"]);
+  assert.deepEqual(message.details.map((detail) => detail.type), [
+    "reasoning.text",
+    "reasoning.text",
+    "reasoning.encrypted",
+  ]);
   assert.equal(message.content, "Hi!");
   assert.deepEqual({ ...message.usage, cost: undefined }, { ...usage(70, 12, 82, 64, 9), cost: undefined });
   const final = await sdkFinal(message.frames);
@@ -281,6 +291,8 @@ Deno.test("chat stream: Groq gpt-oss `reasoning`, a whole tool call in one chunk
   const { events } = translate("groq_reasoning_whole_tool_call.sse", answerContext({ provider: "groq" }));
   const response = terminal(events);
   assert.equal(response.status, "completed");
+  // Text from `reasoning` has no confirmed way back (providers.md §3.2): nothing is sealed.
+  assert.equal(response.output![0].encrypted_content, undefined);
   assert.deepEqual(response.output![1], {
     type: "function_call",
     id: "fc_1",
@@ -548,6 +560,28 @@ Deno.test("chat stream: a payload that is not JSON throws MalformedEventError", 
   const { thrown } = translate("malformed_chunk.sse", answerContext({ provider: "deepseek" }));
   assert.ok(thrown instanceof MalformedEventError);
   assert.throws(() => adapter.stream(answerContext()).push({ data: "[1,2]" }, []), MalformedEventError);
+});
+
+Deno.test("chat stream: sealed reasoning goes back on the next turn to the provider that made it (round trip)", () => {
+  const nextTurn = (name: string, provider: string, options: Record<string, unknown>) => {
+    const output = terminal(translate(name, answerContext({ provider })).events).output!;
+    const history = output.map(({ id: _id, status: _status, ...item }) => item as JsonObject);
+    const request = adapter.request(
+      { input: [{ type: "message", role: "user", content: "q" }, ...history] },
+      { model: "m", stream: false },
+      { provider, api: "chat", options },
+    );
+    return (JSON.parse(request.body).messages as JsonObject[])[1];
+  };
+  const openrouter = nextTurn("openrouter_reasoning_details.sse", "openrouter", {});
+  assert.equal(openrouter.content, "2 + 2 = 4");
+  assert.equal((openrouter.reasoning_details as JsonObject[])[0].signature, "c2lnbmF0dXJlLTE=");
+  const deepseek = nextTurn("deepseek_reasoning_content.sse", "deepseek", { replayReasoningContent: true });
+  assert.deepEqual(deepseek, {
+    role: "assistant",
+    content: "Hi!",
+    reasoning_content: "The user greets. Reply briefly.",
+  });
 });
 
 // ===== JSON answers =====

@@ -387,3 +387,45 @@ Deno.test("chat request: reasoning items are dropped, except OpenRouter details 
   const elsewhere = wire(canonical, {}, { provider: "mistral" }).messages as JsonObject[];
   assert.ok(elsewhere.every((message) => !("reasoning_details" in message) && !("reasoning_content" in message)));
 });
+
+Deno.test('chat request: replayReasoningContent sends DeepSeek\'s own reasoning_content back, "" where there is none', () => {
+  const own = sealReasoning("chat", { provider: "deepseek", reasoning_content: "Need the file first." });
+  const canonical: ResponsesRequest = {
+    input: [
+      { type: "message", role: "user", content: "fix it" },
+      { type: "reasoning", id: "rs_0", summary: [], encrypted_content: own },
+      { type: "function_call", call_id: "c1", name: "ReadFile", arguments: '{"path":"a"}' },
+      { type: "function_call_output", call_id: "c1", output: "A" },
+      // A turn served by another provider (or without reasoning) still carries the field.
+      {
+        type: "reasoning",
+        id: "rs_1",
+        summary: [],
+        encrypted_content: sealReasoning("chat", { provider: "kimi", reasoning_content: "x" }),
+      },
+      { type: "function_call", call_id: "c2", name: "ReadFile", arguments: '{"path":"b"}' },
+      { type: "function_call_output", call_id: "c2", output: "B" },
+    ],
+    tools: [{ type: "function", name: "ReadFile", parameters: { type: "object", properties: {} } }],
+  };
+  assert.deepEqual(wire(canonical, { replayReasoningContent: true }).messages, [
+    { role: "user", content: "fix it" },
+    {
+      role: "assistant",
+      content: null,
+      reasoning_content: "Need the file first.",
+      tool_calls: [{ id: "c1", type: "function", function: { name: "ReadFile", arguments: '{"path":"a"}' } }],
+    },
+    { role: "tool", tool_call_id: "c1", content: "A" },
+    {
+      role: "assistant",
+      content: null,
+      reasoning_content: "",
+      tool_calls: [{ id: "c2", type: "function", function: { name: "ReadFile", arguments: '{"path":"b"}' } }],
+    },
+    { role: "tool", tool_call_id: "c2", content: "B" },
+  ]);
+  // Off by default (the brief): nothing of it is sent.
+  const plain = wire(canonical).messages as JsonObject[];
+  assert.ok(plain.every((message) => !("reasoning_content" in message)));
+});

@@ -80,6 +80,8 @@ export interface GatewayConfig {
   readonly virtualKeys: ReadonlyArray<VirtualKeyConfig>;
   readonly allowProviderKeys: boolean;
   readonly maxBodyBytes: number;
+  /** A request body must arrive whole within this long, else 408: a trickling body holds a connection. */
+  readonly bodyTimeoutMs: number;
   readonly keepaliveMs: number;
   readonly pricing: Readonly<Record<string, PriceConfig>>;
   /** Absent when the file names none: the embedded default (a local Deno KV file) applies. */
@@ -95,6 +97,7 @@ export const defaults = {
   host: "127.0.0.1",
   port: 8080,
   maxBodyBytes: 16 * 1024 * 1024,
+  bodyTimeoutMs: 30_000,
   keepaliveMs: 15_000,
   keyCooldownMs: 60_000,
   shutdownGraceMs: 30_000,
@@ -358,6 +361,7 @@ export const resolveConfig = (raw: unknown, env: (name: string) => string | unde
     virtualKeys,
     allowProviderKeys: file.allow_provider_keys ?? false,
     maxBodyBytes: file.max_body_bytes ?? defaults.maxBodyBytes,
+    bodyTimeoutMs: file.body_timeout_ms ?? defaults.bodyTimeoutMs,
     keepaliveMs: file.keepalive_ms ?? defaults.keepaliveMs,
     pricing,
     ...(store ? { store } : {}),

@@ -115,6 +115,12 @@ export const GatewayConfigFile = Schema.Struct({
   virtual_keys: Schema.optionalKey(Schema.Array(VirtualKey)),
   allow_provider_keys: Schema.optionalKey(Schema.Boolean),
   max_body_bytes: Schema.optionalKey(PositiveInt),
+  // At most 2^31-1: a longer `setTimeout` delay fires at once.
+  body_timeout_ms: Schema.optionalKey(
+    PositiveInt.check(Schema.isLessThanOrEqualTo(2_147_483_647)).annotate({
+      description: "A request body must arrive whole within this many ms of its headers, else 408 (default 30000)",
+    }),
+  ),
   keepalive_ms: Schema.optionalKey(PositiveInt),
   key_cooldown_ms: Schema.optionalKey(NonNegativeInt),
   pricing: Schema.optionalKey(Schema.Record(Schema.String, Price)),

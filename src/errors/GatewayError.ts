@@ -58,6 +58,16 @@ export const methodNotAllowed = (method: string, path: string, allowed: Readonly
     headers: { allow: allowed.join(", ") },
   });
 
+/** The request body did not arrive whole within `body_timeout_ms`; a 408 because the OpenAI SDKs retry it. */
+export const requestTimeout = (timeoutMs: number) =>
+  new GatewayError({
+    status: 408,
+    type: "invalid_request_error",
+    message: `Request body did not arrive within ${timeoutMs} ms.`,
+    param: null,
+    code: "request_timeout",
+  });
+
 export const payloadTooLarge = (limit: number) =>
   new GatewayError({
     status: 413,

@@ -62,7 +62,7 @@ export const chatCompletions = (request: Request, trace: RequestTrace, hooks: Pi
 
     const caller = yield* auth.authenticate(request.headers).pipe(stage("auth", trace));
     if (caller.virtualKeyId !== undefined) trace.virtualKeyId = caller.virtualKeyId;
-    const raw = yield* readJsonBody(request, config.maxBodyBytes).pipe(stage("read_body", trace));
+    const raw = yield* readJsonBody(request, config.maxBodyBytes, config.bodyTimeoutMs).pipe(stage("read_body", trace));
     const decoded = decodeRequest(raw);
     if (Result.isFailure(decoded)) return yield* Effect.fail(decoded.failure);
     const { model, fallbacks, stream, body } = decoded.success;

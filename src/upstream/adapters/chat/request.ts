@@ -18,9 +18,10 @@
  *   assistant message holding its call;
  * - `function_call` and `custom_tool_call` items are `tool_calls` (a custom call's raw input
  *   as `{"input": ...}`), their outputs `role:"tool"` messages (parts joined as text);
- * - reasoning items are dropped, except OpenRouter `reasoning_details` this adapter sealed for
- *   the same provider, which go back on the next assistant message (providers.md §3.2 [OR-r]).
- *   Plain `reasoning_content` is never replayed: DeepSeek's reasoner rejects it in input (brief);
+ * - reasoning items are dropped, except what this adapter sealed for the same provider, which
+ *   goes back on the next assistant message: OpenRouter `reasoning_details` (providers.md §3.2
+ *   [OR-r]) always, `reasoning_content` only with `replayReasoningContent` (off by default, see
+ *   wire.ts: DeepSeek V3.2/V4 with tools need it, its R1-era reasoner rejected it);
  * - hosted-tool items (`web_search_call`, `mcp_call`, ...) and item references are dropped.
  */
 import type { JsonObject, ResponsesRequest } from "../../../protocol/responses.ts";
@@ -40,6 +41,7 @@ export const CUSTOM_TOOL_PARAMETERS = {
 interface ChatMessage extends JsonObject {
   role: string;
   content?: unknown;
+  reasoning_content?: string;
   tool_calls?: JsonObject[];
   reasoning_details?: Obj[];
 }
@@ -121,19 +123,29 @@ class MessageBuilder {
   readonly messages: ChatMessage[] = [];
   /** OpenRouter details sealed for this provider, waiting for the assistant message they belong to. */
   private pendingDetails: Obj[] | undefined;
+  /** `reasoning_content` sealed for this provider, likewise (only with `replayReasoningContent`). */
+  private pendingContent: string | undefined;
 
-  constructor(private readonly provider: string) {}
+  constructor(private readonly provider: string, private readonly replayContent: boolean) {}
 
   /** The assistant message the next assistant text or call belongs to: the last one, or a new one. */
   private assistant(): ChatMessage {
     let last = this.messages.at(-1);
     if (last === undefined || last.role !== "assistant") {
       last = { role: "assistant", content: null };
+      // DeepSeek answers 400 for a thinking-mode tool turn without it, even an empty one (providers.md §4.9).
+      if (this.replayContent) last.reasoning_content = "";
       this.messages.push(last);
     }
     if (this.pendingDetails !== undefined) {
       (last.reasoning_details ??= []).push(...this.pendingDetails);
       this.pendingDetails = undefined;
+    }
+    if (this.pendingContent !== undefined) {
+      last.reasoning_content = last.reasoning_content
+        ? last.reasoning_content + this.pendingContent
+        : this.pendingContent;
+      this.pendingContent = undefined;
     }
     return last;
   }
@@ -141,6 +153,7 @@ class MessageBuilder {
   private push(message: ChatMessage): void {
     // Reasoning is only ever sent back on the assistant turn it preceded.
     this.pendingDetails = undefined;
+    this.pendingContent = undefined;
     this.messages.push(message);
   }
 
@@ -202,8 +215,12 @@ class MessageBuilder {
   private reasoning(item: JsonObject): void {
     const opened = openReasoning(item.encrypted_content);
     if (opened.api !== "chat" || !isChatReasoningPayload(opened.payload)) return;
-    if (opened.payload.provider !== this.provider) return;
-    (this.pendingDetails ??= []).push(...opened.payload.reasoning_details);
+    const payload = opened.payload;
+    if (payload.provider !== this.provider) return;
+    if (payload.reasoning_details !== undefined) (this.pendingDetails ??= []).push(...payload.reasoning_details);
+    if (this.replayContent && payload.reasoning_content !== undefined) {
+      this.pendingContent = (this.pendingContent ?? "") + payload.reasoning_content;
+    }
   }
 }
 
@@ -281,7 +298,7 @@ const isStop = (value: unknown): boolean =>
 /** The canonical request as this attempt's Chat Completions body. */
 export const buildChatBody = (canonical: ResponsesRequest, attempt: AttemptSpec, target: AdapterTarget): JsonObject => {
   const options = target.options as ChatWireOptions;
-  const builder = new MessageBuilder(target.provider);
+  const builder = new MessageBuilder(target.provider, options.replayReasoningContent === true);
   if (typeof canonical.instructions === "string" && canonical.instructions !== "") {
     builder.system.push(canonical.instructions);
   }

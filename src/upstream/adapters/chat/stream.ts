@@ -64,6 +64,8 @@ interface OpenReasoning {
   details: Map<number, Obj> | undefined;
   /** Whether a detail holds what only the provider can use (a signature, encrypted data). */
   sealed: boolean;
+  /** Whether the text came in `reasoning_content` (sealed for `replayReasoningContent`). */
+  fromContent: boolean;
 }
 
 interface ToolCall {
@@ -203,8 +205,14 @@ export class ChatStreamTranslator implements StreamTranslator {
     const details = delta.reasoning_details;
     const readDetails = Array.isArray(details) && details.length > 0 && this.details(details, out);
     if (!readDetails) {
-      const reasoning = text(delta.reasoning_content) ?? text(delta.reasoning);
-      if (reasoning !== undefined) this.reasoningDelta(reasoning, false, out);
+      const content = text(delta.reasoning_content);
+      if (content !== undefined) {
+        this.reasoningDelta(content, false, out);
+        this.reasoning!.fromContent = true;
+      } else {
+        const reasoning = text(delta.reasoning);
+        if (reasoning !== undefined) this.reasoningDelta(reasoning, false, out);
+      }
     }
     const content = delta.content;
     if (typeof content === "string") {
@@ -406,6 +414,7 @@ export class ChatStreamTranslator implements StreamTranslator {
       summary: "",
       details: undefined,
       sealed: false,
+      fromContent: false,
     };
     this.reasoning = item;
     out.push({
@@ -426,11 +435,11 @@ export class ChatStreamTranslator implements StreamTranslator {
       summary: open.summary === "" ? [] : [{ type: "summary_text", text: open.summary }],
       content: open.text === "" ? [] : [{ type: "reasoning_text", text: open.text }],
     };
-    if (open.sealed && open.details !== undefined) {
-      const payload: ChatReasoningPayload = {
-        provider: this.context.provider,
-        reasoning_details: [...open.details.values()],
-      };
+    const details = open.sealed && open.details !== undefined;
+    if (details || (open.fromContent && open.text !== "")) {
+      const payload: ChatReasoningPayload = details
+        ? { provider: this.context.provider, reasoning_details: [...open.details!.values()] }
+        : { provider: this.context.provider, reasoning_content: open.text };
       item.encrypted_content = sealReasoning("chat", payload);
     }
     this.done(open.outputIndex, item, out);

@@ -22,6 +22,15 @@ export interface ChatWireOptions extends WireOptions {
    * `parallel_tool_calls` [unconf].
    */
   readonly omitFields?: ReadonlyArray<string>;
+  /**
+   * Send each assistant turn's `reasoning_content` back (sealed by this adapter for the same
+   * provider; `""` when there is none). Off by default (brief: DeepSeek's R1-era reasoner
+   * rejected it in input), but DeepSeek V3.2/V4 in thinking mode with tools answer 400 "The
+   * `reasoning_content` in the thinking mode must be passed back to the API" without it
+   * (providers.md §3.2 [DS-th], §4.9; anomalyco/opencode#24722), as Moonshot's Kimi thinking
+   * models do: their presets should turn it on.
+   */
+  readonly replayReasoningContent?: boolean;
 }
 
 /**
@@ -193,16 +202,21 @@ export const isReason = (value: unknown): value is FailureReason =>
 
 /**
  * What a chat reasoning item seals in its `encrypted_content` (`sealReasoning("chat", ...)`):
- * OpenRouter's `reasoning_details` when they hold something only the provider can use (an
- * Anthropic `signature`, `reasoning.encrypted` data), which OpenRouter wants back unmodified on
- * the next tool turn (providers.md §3.2 [OR-r]). `provider` names the configured provider that
- * made it: the details go back to that provider only (Mistral answers 422 for a reasoning
- * field it did not emit, §3.1).
+ * - `reasoning_details`: OpenRouter's, when they hold something only the provider can use (an
+ *   Anthropic `signature`, `reasoning.encrypted` data), which OpenRouter wants back unmodified on
+ *   the next tool turn (providers.md §3.2 [OR-r]);
+ * - `reasoning_content`: the text of a provider that sent it in that field (DeepSeek, Kimi,
+ *   Qwen, llama.cpp, xAI, Z.ai), for `replayReasoningContent`.
+ * `provider` names the configured provider that made it: the data goes back to that provider
+ * only (Mistral answers 422 for a reasoning field it did not emit, §3.1).
  */
 export interface ChatReasoningPayload {
   readonly provider: string;
-  readonly reasoning_details: ReadonlyArray<Obj>;
+  readonly reasoning_details?: ReadonlyArray<Obj>;
+  readonly reasoning_content?: string;
 }
 
 export const isChatReasoningPayload = (payload: unknown): payload is ChatReasoningPayload =>
-  isObj(payload) && typeof payload.provider === "string" && Array.isArray(payload.reasoning_details);
+  isObj(payload) && typeof payload.provider === "string" &&
+  (payload.reasoning_details === undefined || Array.isArray(payload.reasoning_details)) &&
+  (payload.reasoning_content === undefined || typeof payload.reasoning_content === "string");

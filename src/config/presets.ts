@@ -42,7 +42,17 @@ export const presets: ReadonlyMap<string, Preset> = new Map<string, Preset>([
       keyEnv: "GEMINI_API_KEY",
     },
   ],
-  ["deepseek", { api: "chat", baseUrl: "https://api.deepseek.com/v1", auth: "bearer", keyEnv: "DEEPSEEK_API_KEY" }],
+  [
+    "deepseek",
+    {
+      api: "chat",
+      baseUrl: "https://api.deepseek.com/v1",
+      auth: "bearer",
+      keyEnv: "DEEPSEEK_API_KEY",
+      // V3.2+ in thinking mode with tools answers 400 unless `reasoning_content` comes back.
+      wire: { replayReasoningContent: true },
+    },
+  ],
   [
     "groq",
     {
@@ -54,7 +64,17 @@ export const presets: ReadonlyMap<string, Preset> = new Map<string, Preset>([
       wire: { reasoningEffort: true },
     },
   ],
-  ["mistral", { api: "chat", baseUrl: "https://api.mistral.ai/v1", auth: "bearer", keyEnv: "MISTRAL_API_KEY" }],
+  [
+    "mistral",
+    {
+      api: "chat",
+      baseUrl: "https://api.mistral.ai/v1",
+      auth: "bearer",
+      keyEnv: "MISTRAL_API_KEY",
+      // Mistral answers 422 `extra_forbidden` for both (mistralai/platform-docs-public#7).
+      wire: { omitFields: ["user", "stream_options"] },
+    },
+  ],
   [
     "openrouter",
     { api: "chat", baseUrl: "https://openrouter.ai/api/v1", auth: "bearer", keyEnv: "OPENROUTER_API_KEY" },
@@ -97,4 +117,4 @@ export const presets: ReadonlyMap<string, Preset> = new Map<string, Preset>([
 ]);
 
 /** The APIs this build speaks. */
-export const implementedApis: ReadonlySet<Api> = new Set<Api>(["responses"]);
+export const implementedApis: ReadonlySet<Api> = new Set<Api>(["responses", "chat", "anthropic", "gemini"]);

@@ -77,6 +77,7 @@ export const chatCompletions = (request: Request, trace: RequestTrace, hooks: Pi
       body,
       stream,
       ...(grant.providerKey ? { providerKey: grant.providerKey } : {}),
+      customTools: decoded.success.customTools,
       signal: request.signal,
       trace,
     };

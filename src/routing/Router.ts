@@ -46,6 +46,8 @@ export interface RouteRequest {
   /** The canonical body; routing sets `model` and `stream` per attempt. */
   readonly body: ResponsesRequest;
   readonly stream: boolean;
+  /** The request's custom tools by name (adapters of APIs without them hand the raw input back). */
+  readonly customTools?: ReadonlySet<string>;
   /** A client-supplied key for one provider (from `allow_provider_keys`). */
   readonly providerKey?: { readonly provider: string; readonly value: string };
   /** Aborted when the client goes away: stops the upstream call and every retry. */
@@ -122,6 +124,7 @@ class RouteRun {
   readonly plan: AttemptPlan;
   readonly stream: boolean;
   readonly providerKey: RouteRequest["providerKey"];
+  readonly customTools: ReadonlySet<string> | undefined;
   readonly trace: RequestTrace;
   cancelled = false;
   active: Attempt | undefined;
@@ -137,6 +140,7 @@ class RouteRun {
     this.plan = new AttemptPlan(candidates);
     this.stream = request.stream;
     this.providerKey = request.providerKey;
+    this.customTools = request.customTools;
     this.trace = request.trace;
     this.canonical = request.body;
     this.signal = request.signal;
@@ -245,7 +249,13 @@ export const make = Effect.gen(function* () {
       const attempt: Attempt = {
         candidate,
         adapter: adapterFor(provider.api),
-        answer: { provider: provider.name, model: candidate.ref.model, keyOrigin, now },
+        answer: {
+          provider: provider.name,
+          model: candidate.ref.model,
+          keyOrigin,
+          now,
+          ...(run.customTools !== undefined && run.customTools.size > 0 ? { customTools: run.customTools } : {}),
+        },
         info: { ref: candidate.ref, fallbackIndex: candidate.fallbackIndex, attempts: run.plan.begin() },
         keyId: key?.id,
         apiKey: clientKey ?? key?.value,

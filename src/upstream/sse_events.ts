@@ -105,15 +105,16 @@ export const readEvents = (body: ReadableStream<Uint8Array>, translator: StreamT
   const parser = createParser({
     onEvent: (message: EventSourceMessage) => {
       if (done) return;
-      if (message.data === "[DONE]") {
-        done = true;
-        finish();
-        return;
-      }
       try {
+        // `[DONE]` reaches the translator too: for Chat Completions it completes an answer that
+        // sent no finish reason (Z.ai).
         translator.push(message, queue as ResponsesEvent[]);
       } catch (error) {
         queue.push(error instanceof MalformedEventError ? error : new MalformedEventError(message.data));
+      }
+      if (message.data === "[DONE]") {
+        done = true;
+        finish();
       }
     },
   });

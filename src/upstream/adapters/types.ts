@@ -31,6 +31,10 @@ export interface WireOptions {
   readonly maxTokensField?: "max_tokens" | "max_completion_tokens";
   /** chat: whether the provider takes `reasoning_effort` (OpenAI, xAI, Groq's gpt-oss, ...). */
   readonly reasoningEffort?: boolean;
+  /** chat: top-level body fields the provider rejects (Mistral answers 422 for `user` and `stream_options`). */
+  readonly omitFields?: ReadonlyArray<string>;
+  /** chat: send each assistant turn's `reasoning_content` back (DeepSeek V3.2+ thinking with tools requires it). */
+  readonly replayReasoningContent?: boolean;
   /** anthropic: cache breakpoints placed by the gateway (`auto`, the default) or none (`off`). */
   readonly promptCaching?: "auto" | "off";
   /** anthropic: `max_tokens` when the client sent none (the API requires it), by model name prefix. */
@@ -69,6 +73,11 @@ export interface AnswerContext {
   readonly keyOrigin: KeyOrigin;
   /** ms since the epoch: for `created_at` and HTTP-date `Retry-After` values. */
   readonly now: number;
+  /**
+   * The request's custom tools (Cursor's ApplyPatch), by name: APIs without custom tools call
+   * them as functions taking `{input}`, and the answer gives the client the raw input back.
+   */
+  readonly customTools?: ReadonlySet<string>;
 }
 
 /** A non-2xx answer, its body already read as text (capped by the caller). */
@@ -89,7 +98,11 @@ export interface SseMessage {
  * Both methods append to `out` rather than return arrays: this is the per-event path.
  */
 export interface StreamTranslator {
-  /** One upstream message in; zero or more canonical events appended to `out`. Throws `MalformedEventError` for a payload that is not the API's JSON. */
+  /**
+   * One upstream message in; zero or more canonical events appended to `out`. Throws
+   * `MalformedEventError` for a payload that is not the API's JSON. `data: [DONE]` is pushed
+   * too (then `end` follows at once), for the APIs whose answer it completes.
+   */
   push(message: SseMessage, out: ResponsesEvent[]): void;
   /**
    * The upstream closed the stream. Appends what finishes the answer when the API's own end

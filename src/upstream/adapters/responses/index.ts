@@ -134,6 +134,8 @@ class ResponsesStream implements StreamTranslator {
   constructor(private readonly provider: string, private readonly keyOrigin: KeyOrigin) {}
 
   push(message: SseMessage, out: ResponsesEvent[]): void {
+    // OpenAI sends no `[DONE]` on this API; proxies in front of it (OpenRouter, LiteLLM) do.
+    if (message.data === "[DONE]") return;
     let parsed: unknown;
     try {
       parsed = JSON.parse(message.data);

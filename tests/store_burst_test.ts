@@ -11,6 +11,10 @@ import { windowsAt } from "../src/auth/periods.ts";
 import type { AdmitRequest } from "../src/auth/usage_record.ts";
 import { UsageStore, type UsageStoreShape } from "../src/auth/UsageStore.ts";
 import * as Stores from "../src/auth/UsageStore.ts";
+import { makeGateway } from "../src/app.ts";
+import { resolveConfig } from "../src/config/load.ts";
+import { startFakeUpstream } from "./support/fake_upstream.ts";
+import { testConfig, VK } from "./support/gateway.ts";
 
 const noon = Date.UTC(2025, 0, 8, 12, 0, 30);
 const at = windowsAt(noon);
@@ -163,4 +167,55 @@ Deno.test({
       }
     });
   },
+});
+
+/** A priced gpt-5 stream: 10 tokens in and 5 out cost 62,500 nano-USD. */
+const pricedStream = () => {
+  const usage = { input_tokens: 10, output_tokens: 5, total_tokens: 15 };
+  const response = (status: string) => ({
+    id: "resp_1",
+    object: "response",
+    created_at: 1,
+    status,
+    model: "gpt-5-2025-08-07",
+    output: [],
+    usage: status === "completed" ? usage : null,
+  });
+  return [
+    { event: { type: "response.created", response: response("in_progress") } },
+    { event: { type: "response.output_text.delta", item_id: "m", output_index: 0, content_index: 0, delta: "ok" } },
+    { event: { type: "response.completed", response: response("completed") } },
+  ];
+};
+
+Deno.test("after 300 priced streams of one key end together, shutdown has recorded every cost in Deno KV within 3 s", async () => {
+  await withKv(async (_store, path, reopen) => {
+    const upstream = startFakeUpstream(() => ({ sse: pricedStream() }));
+    const config = resolveConfig(testConfig(upstream.url, { store: { kind: "kv", path } }), () => undefined);
+    const gateway = await makeGateway(config, { clock: () => noon });
+    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, gateway.fetch);
+    try {
+      const url = `http://127.0.0.1:${(server.addr as Deno.NetAddr).port}/v1/chat/completions`;
+      const bodies = await Promise.all(Array.from({ length: 300 }, async () => {
+        const response = await fetch(url, {
+          method: "POST",
+          headers: { authorization: `Bearer ${VK}`, "content-type": "application/json" },
+          body: JSON.stringify({ model: "openai/gpt-5", stream: true, messages: [{ role: "user", content: "hi" }] }),
+        });
+        return await response.text();
+      }));
+      assert.ok(bodies.every((body) => body.includes("[DONE]")));
+      // Every client has its answer; what is left is the settlements the streams detached.
+      const started = performance.now();
+      await gateway.shutdown(5_000);
+      const elapsed = performance.now() - started;
+      assert.ok(elapsed < 3_000, `shutdown waited ${seconds(elapsed)} for 300 settlements`);
+    } finally {
+      await server.shutdown();
+      await gateway.dispose();
+      await upstream.close();
+    }
+    const usage = await run((await reopen()).usage("team-a", at));
+    assert.deepEqual([usage.requests, usage.tokens, usage.spentNanos.total], [300, 4_500, 300 * 62_500]);
+  });
 });

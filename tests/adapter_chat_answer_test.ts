@@ -562,6 +562,21 @@ Deno.test("chat stream: a payload that is not JSON throws MalformedEventError", 
   assert.throws(() => adapter.stream(answerContext()).push({ data: "[1,2]" }, []), MalformedEventError);
 });
 
+Deno.test("chat stream: a call without an id gets one from the answer's time, unique across turns", () => {
+  const ids = [NOW, NOW + 1].map((now) => {
+    const translator = adapter.stream(answerContext({ now }));
+    const out: ResponsesEvent[] = [];
+    translator.push({
+      data: JSON.stringify({
+        choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { name: "ls", arguments: "{}" } }] } }],
+      }),
+    }, out);
+    translator.push({ data: "[DONE]" }, out);
+    return terminal(out).output![0].call_id;
+  });
+  assert.deepEqual(ids, [`call_${NOW.toString(36)}0`, `call_${(NOW + 1).toString(36)}0`]);
+});
+
 Deno.test("chat stream: sealed reasoning goes back on the next turn to the provider that made it (round trip)", () => {
   const nextTurn = (name: string, provider: string, options: Record<string, unknown>) => {
     const output = terminal(translate(name, answerContext({ provider })).events).output!;

@@ -418,15 +418,18 @@ Deno.test("round trip: the ids a chat client echoes give Gemini 3 its signature 
     {
       role: "model",
       parts: [
-        { functionCall: { name: "get_weather", args: { city: "Paris" } }, thoughtSignature: SIG_CALL },
-        { functionCall: { name: "get_weather", args: { city: "London", unit: "celsius" } } },
+        {
+          functionCall: { id: "call_g3RESP03_0", name: "get_weather", args: { city: "Paris" } },
+          thoughtSignature: SIG_CALL,
+        },
+        { functionCall: { id: "call_g3RESP03_1", name: "get_weather", args: { city: "London", unit: "celsius" } } },
       ],
     },
     {
       role: "user",
       parts: [
-        { functionResponse: { name: "get_weather", response: { output: "15°C" } } },
-        { functionResponse: { name: "get_weather", response: { output: "12°C" } } },
+        { functionResponse: { id: "call_g3RESP03_0", name: "get_weather", response: { output: "15°C" } } },
+        { functionResponse: { id: "call_g3RESP03_1", name: "get_weather", response: { output: "12°C" } } },
       ],
     },
   ]);

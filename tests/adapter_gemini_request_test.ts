@@ -80,6 +80,7 @@ const assertGeminiBody = (body: Json, model: string) => {
   }
   assert.deepEqual(problems, [], "every tool schema is in Gemini's subset");
   const contents: Json[] = body.contents;
+  const gemini3 = /^gemini-([3-9]|\d\d)/.test(model.replace(/^models\//, ""));
   assert.ok(contents.length > 0, "contents is not empty");
   for (let i = 0; i < contents.length; i++) {
     const content = contents[i];
@@ -97,13 +98,24 @@ const assertGeminiBody = (body: Json, model: string) => {
           `contents[${i}]: the result of ${part.functionResponse.name} answers a call`,
         );
         assert.ok(typeof part.functionResponse.response === "object" && !Array.isArray(part.functionResponse.response));
+        // Gemini 3 pairs results with calls by id (a mismatch is a 400); Gemini 2.x rejects ids there.
+        if (gemini3) {
+          assert.ok(
+            previous.parts.some((p: Json) =>
+              p.functionCall?.id === part.functionResponse.id && p.functionCall.name === part.functionResponse.name
+            ),
+            `contents[${i}]: the result's id ${part.functionResponse.id} is its call's`,
+          );
+        } else assert.equal(part.functionResponse.id, undefined);
       }
       if (part.functionCall !== undefined) {
         assert.equal(content.role, "model");
         assert.ok(typeof part.functionCall.args === "object" && !Array.isArray(part.functionCall.args));
+        if (gemini3) assert.equal(typeof part.functionCall.id, "string");
+        else assert.equal(part.functionCall.id, undefined);
       }
     }
-    if (/^gemini-([3-9]|\d\d)/.test(model.replace(/^models\//, "")) && content.role === "model") {
+    if (gemini3 && content.role === "model") {
       const first = content.parts.find((part: Json) => part.functionCall !== undefined);
       if (first !== undefined) assert.ok(first.thoughtSignature, `contents[${i}]: the step's first call is signed`);
     }
@@ -146,28 +158,43 @@ const cursorTools = [
   },
 ];
 
-const cursorContents = (signature: string | undefined) => {
-  const signed = signature === undefined ? {} : { thoughtSignature: signature };
+/** Gemini 3 gets the calls' ids and stand-in signatures; Gemini 2.5 neither. */
+const cursorContents = (gemini3: boolean) => {
+  const signed = gemini3 ? { thoughtSignature: "skip_thought_signature_validator" } : {};
+  const id = (value: string) => gemini3 ? { id: value } : {};
   return [
     { role: "user", parts: [{ text: "Rename the cart total helper." }] },
     {
       role: "model",
       parts: [
         { text: "Let me look at the file first." },
-        { functionCall: { name: "ReadFile", args: { path: "src/cart.ts" } }, ...signed },
+        { functionCall: { ...id("call_read_1"), name: "ReadFile", args: { path: "src/cart.ts" } }, ...signed },
       ],
     },
     {
       role: "user",
       parts: [{
-        functionResponse: { name: "ReadFile", response: { output: "export const total = (items) => 0;\n" } },
+        functionResponse: {
+          ...id("call_read_1"),
+          name: "ReadFile",
+          response: { output: "export const total = (items) => 0;\n" },
+        },
       }],
     },
-    { role: "model", parts: [{ functionCall: { name: "ApplyPatch", args: { input: PATCH } }, ...signed }] },
+    {
+      role: "model",
+      parts: [{ functionCall: { ...id("call_patch_1"), name: "ApplyPatch", args: { input: PATCH } }, ...signed }],
+    },
     {
       role: "user",
       parts: [
-        { functionResponse: { name: "ApplyPatch", response: { output: "Success. Updated src/cart.ts" } } },
+        {
+          functionResponse: {
+            ...id("call_patch_1"),
+            name: "ApplyPatch",
+            response: { output: "Success. Updated src/cart.ts" },
+          },
+        },
         { text: "Now run the tests." },
       ],
     },
@@ -178,10 +205,10 @@ const cursorSystem = {
   parts: [{ text: "You are a coding agent working in the user's repository." }, { text: "Workspace: /home/dev/shop" }],
 };
 
-Deno.test("the Cursor Agent hybrid body, for Gemini 3: the exact generateContent body, stand-in signatures on its calls", () => {
+Deno.test("the Cursor Agent hybrid body, for Gemini 3: the exact generateContent body, call ids, stand-in signatures", () => {
   const canonical = decode(fixture("cursor_agent_hybrid.json")).body;
   assert.deepEqual(bodyOf(canonical, "gemini-3-pro-preview"), {
-    contents: cursorContents("skip_thought_signature_validator"),
+    contents: cursorContents(true),
     systemInstruction: cursorSystem,
     tools: cursorTools,
     toolConfig: { functionCallingConfig: { mode: "AUTO" } },
@@ -190,10 +217,10 @@ Deno.test("the Cursor Agent hybrid body, for Gemini 3: the exact generateContent
   });
 });
 
-Deno.test("the Cursor Agent hybrid body, for Gemini 2.5 Flash: no stand-in signatures, a thinking budget", () => {
+Deno.test("the Cursor Agent hybrid body, for Gemini 2.5 Flash: no ids nor stand-in signatures, a thinking budget", () => {
   const canonical = decode(fixture("cursor_agent_hybrid.json")).body;
   assert.deepEqual(bodyOf(canonical, "gemini-2.5-flash"), {
-    contents: cursorContents(undefined),
+    contents: cursorContents(false),
     systemInstruction: cursorSystem,
     tools: cursorTools,
     toolConfig: { functionCallingConfig: { mode: "AUTO" } },
@@ -346,24 +373,28 @@ const replay = (callIds: [string, string], reasoning: JsonObject[] = []): Respon
   }],
 });
 
-const replayContents = (first: JsonObject, textSignature?: string) => [
-  { role: "user", parts: [{ text: "Weather in Paris and London?" }] },
-  {
-    role: "model",
-    parts: [
-      textSignature === undefined ? { text: "Checking." } : { text: "Checking.", thoughtSignature: textSignature },
-      { functionCall: { name: "get_weather", args: { city: "Paris" } }, ...first },
-      { functionCall: { name: "get_weather", args: { city: "London" } } },
-    ],
-  },
-  {
-    role: "user",
-    parts: [
-      { functionResponse: { name: "get_weather", response: { output: "15°C" } } },
-      { functionResponse: { name: "get_weather", response: { output: "12°C" } } },
-    ],
-  },
-];
+/** `ids`: the bare ids Gemini 3 gets on calls and results (none for Gemini 2.5). */
+const replayContents = (first: JsonObject, ids: [string, string] | undefined, textSignature?: string) => {
+  const id = (i: 0 | 1) => ids === undefined ? {} : { id: ids[i] };
+  return [
+    { role: "user", parts: [{ text: "Weather in Paris and London?" }] },
+    {
+      role: "model",
+      parts: [
+        textSignature === undefined ? { text: "Checking." } : { text: "Checking.", thoughtSignature: textSignature },
+        { functionCall: { ...id(0), name: "get_weather", args: { city: "Paris" } }, ...first },
+        { functionCall: { ...id(1), name: "get_weather", args: { city: "London" } } },
+      ],
+    },
+    {
+      role: "user",
+      parts: [
+        { functionResponse: { ...id(0), name: "get_weather", response: { output: "15°C" } } },
+        { functionResponse: { ...id(1), name: "get_weather", response: { output: "12°C" } } },
+      ],
+    },
+  ];
+};
 
 const weatherTools = [{
   functionDeclarations: [{
@@ -386,19 +417,22 @@ Deno.test("signature replay: the signature bound to a call id goes back on its f
     { type: "reasoning", id: "rs_2", summary: [], encrypted_content: "gAAAAABopenai-own-blob" },
     { type: "reasoning", id: "rs_3", summary: [], encrypted_content: sealReasoning("anthropic", { signature: "x" }) },
   ];
-  for (const model of ["gemini-3-pro-preview", "gemini-2.5-pro"]) {
-    assert.deepEqual(bodyOf(replay(ids, reasoning), model), {
-      contents: replayContents({ thoughtSignature: SIG }, "c2lnLXRleHQ="),
-      tools: weatherTools,
-    }, model);
-  }
+  // Gemini 3 also gets the ids, without the signature they carry.
+  assert.deepEqual(bodyOf(replay(ids, reasoning), "gemini-3-pro-preview"), {
+    contents: replayContents({ thoughtSignature: SIG }, ["call_r1_0", "call_r1_1"], "c2lnLXRleHQ="),
+    tools: weatherTools,
+  });
+  assert.deepEqual(bodyOf(replay(ids, reasoning), "gemini-2.5-pro"), {
+    contents: replayContents({ thoughtSignature: SIG }, undefined, "c2lnLXRleHQ="),
+    tools: weatherTools,
+  });
 });
 
 Deno.test("signature replay: LiteLLM's ids (plain base64 after __thought__) and envelope call maps restore too", () => {
   assert.deepEqual(
     bodyOf(replay([`call_x__thought__${SIG}`, "call_y"]), "gemini-3-flash-preview").contents[1].parts[1],
     {
-      functionCall: { name: "get_weather", args: { city: "Paris" } },
+      functionCall: { id: "call_x", name: "get_weather", args: { city: "Paris" } },
       thoughtSignature: SIG,
     },
   );
@@ -408,23 +442,28 @@ Deno.test("signature replay: LiteLLM's ids (plain base64 after __thought__) and 
     encrypted_content: sealReasoning("gemini", { signatures: { call_p: "c2lnLWNhbGw=" } }),
   };
   assert.deepEqual(bodyOf(replay(["call_p", "call_q"], [envelope]), "gemini-3-flash-preview").contents[1].parts[1], {
-    functionCall: { name: "get_weather", args: { city: "Paris" } },
+    functionCall: { id: "call_p", name: "get_weather", args: { city: "Paris" } },
     thoughtSignature: "c2lnLWNhbGw=",
   });
 });
 
 Deno.test("signature replay without signatures: Gemini 3 gets the documented stand-in on each step's first call", () => {
-  const history = replay(["call_openai_1", "call_openai_2"]);
+  const ids: [string, string] = ["call_openai_1", "call_openai_2"];
+  const history = replay(ids);
+  const standIn = { thoughtSignature: "skip_thought_signature_validator" };
   assert.deepEqual(bodyOf(history, "gemini-3-pro-preview"), {
-    contents: replayContents({ thoughtSignature: "skip_thought_signature_validator" }),
+    contents: replayContents(standIn, ids),
     tools: weatherTools,
   });
   assert.deepEqual(bodyOf(history, "models/gemini-3.1-flash-lite"), {
-    contents: replayContents({ thoughtSignature: "skip_thought_signature_validator" }),
+    contents: replayContents(standIn, ids),
     tools: weatherTools,
   });
   // Gemini 2.5 does not check: nothing is invented.
-  assert.deepEqual(bodyOf(history, "gemini-2.5-flash"), { contents: replayContents({}), tools: weatherTools });
+  assert.deepEqual(bodyOf(history, "gemini-2.5-flash"), {
+    contents: replayContents({}, undefined),
+    tools: weatherTools,
+  });
 });
 
 // ===== Items and parameters =====

@@ -6,10 +6,11 @@ import assert from "node:assert/strict";
 import { Effect, Layer, ManagedRuntime } from "effect";
 import { createClient } from "redis";
 import { windowsAt } from "../src/auth/periods.ts";
-import type { AdmitRequest } from "../src/auth/usage_record.ts";
+import type { AdmitRequest, UsageRecord } from "../src/auth/usage_record.ts";
 import { type StoredKey, UsageStore, type UsageStoreShape } from "../src/auth/UsageStore.ts";
 import * as Stores from "../src/auth/UsageStore.ts";
 import type { StoreConfig } from "../src/config/load.ts";
+import * as Telemetry from "../src/observability/Telemetry.ts";
 
 const REDIS_URL = Deno.env.get("REDIS_URL");
 const IN_CI = Deno.env.get("CI") === "true";
@@ -27,8 +28,11 @@ interface Opened {
   readonly close: () => Promise<void>;
 }
 
-const open = async (config: StoreConfig): Promise<Opened> => {
-  const runtime = ManagedRuntime.make(Stores.layer(config) as Layer.Layer<UsageStore>);
+/** Opens the store a config names; its warnings go to `logs`. */
+const open = async (config: StoreConfig, logs: string[]): Promise<Opened> => {
+  const telemetry = Telemetry.make("debug", (line) => logs.push(line));
+  const layer = Stores.layer(config).pipe(Layer.provide(Layer.succeed(Telemetry.Telemetry, telemetry)));
+  const runtime = ManagedRuntime.make(layer as Layer.Layer<UsageStore>);
   const store = await runtime.runPromise(Effect.service(UsageStore));
   return { store, close: () => runtime.dispose() };
 };
@@ -49,7 +53,26 @@ interface Backend {
   /** A fresh, empty store configuration, and how to clean up after it. */
   readonly fresh: () => Promise<{ readonly config: StoreConfig; readonly cleanup: () => Promise<void> }>;
   readonly persistent: boolean;
+  /**
+   * Writes key `k`'s usage record as an older gateway could have left it: every
+   * count NaN in the current windows (absent where no data can outlive the process).
+   */
+  readonly poison?: (config: StoreConfig) => Promise<void>;
 }
+
+/** Every count NaN, in the windows of `at`. */
+const poisoned: UsageRecord = {
+  minute: at.minute,
+  requests: NaN,
+  tokens: NaN,
+  day: at.day,
+  dayNanos: NaN,
+  week: at.week,
+  weekNanos: NaN,
+  month: at.month,
+  monthNanos: NaN,
+  totalNanos: NaN,
+};
 
 const backends: Backend[] = [
   {
@@ -68,6 +91,12 @@ const backends: Backend[] = [
         config: { kind: "kv", path: `${dir}/nested/gateway.kv` },
         cleanup: () => Deno.remove(dir, { recursive: true }),
       };
+    },
+    poison: async (config) => {
+      assert.ok(config.kind === "kv");
+      const kv = await Deno.openKv(config.path);
+      await kv.set(["gateway", "usage", "k"], poisoned);
+      kv.close();
     },
   },
   {
@@ -89,25 +118,51 @@ const backends: Backend[] = [
         },
       });
     },
+    poison: async (config) => {
+      assert.ok(config.kind === "redis");
+      const client = createClient({ url: config.url });
+      await client.connect();
+      // What `String(Math.round(NaN))` put there through the settle script's HSET.
+      await client.hSet(`${config.prefix}{k}:usage`, {
+        minute: String(poisoned.minute),
+        requests: "NaN",
+        tokens: "NaN",
+        day: poisoned.day,
+        day_nanos: "NaN",
+        week: poisoned.week,
+        week_nanos: "NaN",
+        month: poisoned.month,
+        month_nanos: "NaN",
+        total_nanos: "NaN",
+      });
+      await client.close();
+    },
   },
 ];
 
 const limited = (overrides: Partial<AdmitRequest> = {}): AdmitRequest => ({ keyId: "k", windows: at, ...overrides });
 
 for (const backend of backends) {
-  const test = (name: string, fn: (store: UsageStoreShape, reopen: () => Promise<UsageStoreShape>) => Promise<void>) =>
+  const test = (
+    name: string,
+    fn: (store: UsageStoreShape, reopen: () => Promise<UsageStoreShape>, context: {
+      readonly config: StoreConfig;
+      readonly logs: string[];
+    }) => Promise<void>,
+  ) =>
     Deno.test({
       name: `${backend.name} store: ${name}`,
       ignore: backend.ignore,
       fn: async () => {
         const { config, cleanup } = await backend.fresh();
-        let opened = await open(config);
+        const logs: string[] = [];
+        let opened = await open(config, logs);
         try {
           await fn(opened.store, async () => {
             await opened.close();
-            opened = await open(config);
+            opened = await open(config, logs);
             return opened.store;
-          });
+          }, { config, logs });
         } finally {
           await opened.close();
           await cleanup();
@@ -223,6 +278,50 @@ for (const backend of backends) {
     await run(store.deleteKey("a"));
     assert.equal((await run(store.admit(limited({ keyId: "a", revision: "r2" })))).outcome, "stale");
   });
+
+  test(
+    "an amount that is not a finite number is stored as 0, with a warning naming the key and the field",
+    async (store, _reopen, { logs }) => {
+      await run(store.settle({ keyId: "k", windows: at, tokens: NaN, nanos: Infinity, requests: NaN }));
+      await run(store.settle({ keyId: "k", windows: at, tokens: -Infinity, nanos: NaN }));
+      await run(store.settle({ keyId: "k", windows: at, tokens: 5, nanos: 7, requests: 1 }));
+      const usage = await run(store.usage("k", at));
+      assert.deepEqual(usage, { requests: 1, tokens: 5, spentNanos: { "1d": 7, "1w": 7, "1M": 7, total: 7 } });
+      const budget = { period: "total" as const, maxNanos: 8 };
+      assert.equal((await run(store.admit(limited({ budget })))).outcome, "admitted");
+      const warnings = logs.map((line) => JSON.parse(line)).filter((line) => line.level === "warn");
+      assert.deepEqual(warnings.map((line) => [line.virtual_key_id, line.clamped]), [
+        ["k", ["tokens=NaN", "nanos=Infinity", "requests=NaN"]],
+        ["k", ["tokens=-Infinity", "nanos=NaN"]],
+      ]);
+    },
+  );
+
+  if (backend.poison) {
+    const poison = backend.poison;
+    test(
+      "a count already stored as NaN refuses admission, in every budget period and limit, and settling still works",
+      async (store, _reopen, { config }) => {
+        await poison(config);
+        for (const period of ["1d", "1w", "1M", "total"] as const) {
+          const refused = await run(store.admit(limited({ budget: { period, maxNanos: 1_000_000 } })));
+          assert.equal(refused.outcome, "budget", period);
+        }
+        assert.equal((await run(store.admit(limited({ requestsPerMinute: 100 })))).outcome, "requests");
+        assert.equal((await run(store.admit(limited({ tokensPerMinute: 100 })))).outcome, "tokens");
+        await run(store.settle({ keyId: "k", windows: at, tokens: 1, nanos: 1, requests: 1 }));
+        assert.equal(
+          (await run(store.admit(limited({ budget: { period: "1d", maxNanos: 1_000_000 } })))).outcome,
+          "budget",
+        );
+        // The next day starts from zero: only the lifetime total stays refused.
+        assert.equal(
+          (await run(store.admit(limited({ budget: { period: "1d", maxNanos: 10 }, windows: nextDay })))).outcome,
+          "admitted",
+        );
+      },
+    );
+  }
 
   if (backend.persistent) {
     test("usage and API keys survive closing and reopening the store", async (store, reopen) => {

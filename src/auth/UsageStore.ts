@@ -5,15 +5,20 @@
  * the platform's replicated KV on Deno Deploy), Redis (several instances on
  * several machines), and memory (tests, setups without persistence). Every
  * store admits with one atomic check-and-increment and settles with one
- * atomic update, so limits hold under concurrency and no increment is lost.
+ * atomic update, so limits hold under concurrency and no increment is lost;
+ * the Deno KV store folds the updates of one key that arrive together into
+ * one commit (`stores/kv.ts`). A settlement is recorded for good when its
+ * `settle` resolves. An amount that is not a finite number is stored as 0,
+ * with a warning in the log.
  */
-import { Context, Data, type Effect, Layer } from "effect";
+import { Context, Data, Effect, Layer, Option } from "effect";
 import { defaults, type StoreConfig } from "../config/load.ts";
+import { Telemetry } from "../observability/Telemetry.ts";
 import type { BudgetPeriod, Windows } from "./periods.ts";
 import { makeKvStore } from "./stores/kv.ts";
 import { makeMemoryStore } from "./stores/memory.ts";
 import { makeRedisStore } from "./stores/redis.ts";
-import type { Admission, AdmitRequest, CurrentUsage, SettleRequest } from "./usage_record.ts";
+import type { Admission, AdmitRequest, CurrentUsage, SettleRequest, Warn } from "./usage_record.ts";
 
 /** A key made through the admin API, as stored: the value itself is never kept, only its SHA-256. */
 export interface StoredKey {
@@ -37,7 +42,7 @@ export interface UsageStoreShape {
   readonly kind: "memory" | "kv" | "redis";
   /** Atomically checks the limits and, when they allow it, counts the request. */
   readonly admit: (request: AdmitRequest) => Effect.Effect<Admission, StoreError>;
-  /** Atomically adds a finished request's tokens and cost. */
+  /** Atomically adds a finished request's tokens and cost; resolves once they are stored durably. */
   readonly settle: (request: SettleRequest) => Effect.Effect<void, StoreError>;
   readonly usage: (keyId: string, windows: Windows) => Effect.Effect<CurrentUsage, StoreError>;
   readonly listKeys: () => Effect.Effect<ReadonlyArray<StoredKey>, StoreError>;
@@ -53,15 +58,30 @@ export interface UsageStoreShape {
 
 export class UsageStore extends Context.Service<UsageStore, UsageStoreShape>()("gateway/UsageStore") {}
 
+/**
+ * Warnings go to the gateway's log when the layer is built with `Telemetry`
+ * (`app.ts` provides it); a store opened on its own writes them to stderr.
+ */
+const warnings = Effect.map(Effect.serviceOption(Telemetry), (telemetry): Warn =>
+  Option.match(telemetry, {
+    onSome: (telemetry) => (message, fields) => telemetry.log("warn", message, fields),
+    onNone: () => (message, fields) => console.warn(JSON.stringify({ level: "warn", msg: message, ...fields })),
+  }));
+
 /** The store a config names; without one, the embedded Deno KV file at `./data/gateway.kv`. */
 export const layer = (store: StoreConfig | undefined): Layer.Layer<UsageStore, StoreError> => {
   const chosen = store ?? { kind: "kv", path: defaults.kvPath };
-  switch (chosen.kind) {
-    case "memory":
-      return Layer.sync(UsageStore, makeMemoryStore);
-    case "kv":
-      return Layer.effect(UsageStore, makeKvStore(chosen.path));
-    case "redis":
-      return Layer.effect(UsageStore, makeRedisStore(chosen.url, chosen.prefix));
-  }
+  return Layer.effect(
+    UsageStore,
+    Effect.flatMap(warnings, (warn) => {
+      switch (chosen.kind) {
+        case "memory":
+          return Effect.succeed(makeMemoryStore(warn));
+        case "kv":
+          return makeKvStore(chosen.path, warn);
+        case "redis":
+          return makeRedisStore(chosen.url, warn, chosen.prefix);
+      }
+    }),
+  );
 };

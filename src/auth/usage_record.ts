@@ -9,6 +9,9 @@
  * reads as zero, so windows roll over without timers or cleanup.
  *
  * Money is counted in nano-USD integers so concurrent additions are exact.
+ * No amount that is not a finite number is ever added (`finiteSettlement`),
+ * and one already stored (written by an older gateway) refuses admission
+ * rather than reading as "under the limit": every comparison with NaN is false.
  */
 import type { BudgetPeriod, Windows } from "./periods.ts";
 
@@ -109,9 +112,11 @@ export interface SettleRequest {
  * rather than a 429 that suggests waiting a minute would help.
  */
 export const refusalFor = (usage: CurrentUsage, request: AdmitRequest): Refusal | undefined => {
-  if (request.budget && usage.spentNanos[request.budget.period] >= request.budget.maxNanos) return "budget";
-  if (request.requestsPerMinute !== undefined && usage.requests >= request.requestsPerMinute) return "requests";
-  if (request.tokensPerMinute !== undefined && usage.tokens >= request.tokensPerMinute) return "tokens";
+  // "Not under" rather than "at or over", so a NaN count refuses instead of admitting forever.
+  const under = (used: number, limit: number) => used < limit;
+  if (request.budget && !under(usage.spentNanos[request.budget.period], request.budget.maxNanos)) return "budget";
+  if (request.requestsPerMinute !== undefined && !under(usage.requests, request.requestsPerMinute)) return "requests";
+  if (request.tokensPerMinute !== undefined && !under(usage.tokens, request.tokensPerMinute)) return "tokens";
   return undefined;
 };
 
@@ -142,6 +147,43 @@ export const admitInto = (
   if (refusal) return { admission: { outcome: refusal, usage } };
   const next = { ...rolled(record, request.windows), requests: usage.requests + 1 };
   return { admission: { outcome: "admitted", usage: { ...usage, requests: next.requests } }, next };
+};
+
+/**
+ * A settlement whose amounts are all finite numbers: a NaN or infinite one
+ * (a provider's odd usage, a price bug) becomes 0, and `clamped` names it so
+ * the store can log it. One NaN added to a stored total would make it NaN for
+ * good; Redis refuses the whole script instead.
+ */
+export const finiteSettlement = (
+  request: SettleRequest,
+): { readonly request: SettleRequest; readonly clamped: ReadonlyArray<string> } => {
+  const clamped: string[] = [];
+  const finite = (field: string, value: number) => {
+    if (Number.isFinite(value)) return value;
+    clamped.push(`${field}=${value}`);
+    return 0;
+  };
+  const tokens = finite("tokens", request.tokens);
+  const nanos = finite("nanos", request.nanos);
+  const requests = request.requests === undefined ? undefined : finite("requests", request.requests);
+  if (clamped.length === 0) return { request, clamped };
+  return { request: { ...request, tokens, nanos, ...(requests !== undefined ? { requests } : {}) }, clamped };
+};
+
+/** Where a store reports what it would not store; given no secret (a key's id at most). */
+export type Warn = (message: string, fields: Record<string, unknown>) => void;
+
+/** `finiteSettlement`, with a warning when it clamped anything. */
+export const storable = (request: SettleRequest, warn: Warn): SettleRequest => {
+  const finite = finiteSettlement(request);
+  if (finite.clamped.length > 0) {
+    warn("usage amount was not a finite number; it was recorded as 0", {
+      virtual_key_id: request.keyId,
+      clamped: finite.clamped,
+    });
+  }
+  return finite.request;
 };
 
 export const settleInto = (record: UsageRecord, request: SettleRequest): UsageRecord => {

@@ -4,9 +4,17 @@
  */
 import { Effect } from "effect";
 import type { StoredKey, UsageStoreShape } from "../UsageStore.ts";
-import { admitInto, currentUsage, emptyRecord, settleInto, type UsageRecord } from "../usage_record.ts";
+import {
+  admitInto,
+  currentUsage,
+  emptyRecord,
+  settleInto,
+  storable,
+  type UsageRecord,
+  type Warn,
+} from "../usage_record.ts";
 
-export const makeMemoryStore = (): UsageStoreShape => {
+export const makeMemoryStore = (warn: Warn): UsageStoreShape => {
   const usage = new Map<string, UsageRecord>();
   const keys = new Map<string, StoredKey>();
   const digests = new Map<string, string>();
@@ -24,7 +32,7 @@ export const makeMemoryStore = (): UsageStoreShape => {
       }),
     settle: (request) =>
       Effect.sync(() => {
-        usage.set(request.keyId, settleInto(usage.get(request.keyId) ?? emptyRecord, request));
+        usage.set(request.keyId, settleInto(usage.get(request.keyId) ?? emptyRecord, storable(request, warn)));
       }),
     usage: (keyId, windows) => Effect.sync(() => currentUsage(usage.get(keyId) ?? emptyRecord, windows)),
     listKeys: () => Effect.sync(() => [...keys.values()]),

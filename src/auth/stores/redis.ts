@@ -14,8 +14,12 @@
 import { Effect } from "effect";
 import type { defineScript } from "redis";
 import { type StoredKey, StoreError, type UsageStoreShape } from "../UsageStore.ts";
-import { type Admission, currentUsage, type UsageRecord } from "../usage_record.ts";
+import { type Admission, currentUsage, storable, type UsageRecord, type Warn } from "../usage_record.ts";
 
+/**
+ * Limits compare as "not under", like `refusalFor`: a count stored as NaN by an
+ * older gateway (Lua's `tonumber` reads it as nan) refuses rather than admits.
+ */
 const ADMIT = `
 if ARGV[1] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[1] then return {'stale'} end
 local h = redis.call('HMGET', KEYS[1], 'minute', 'requests', 'tokens', 'day', 'day_nanos',
@@ -29,10 +33,10 @@ local total = h[10] or '0'
 local outcome = 'admitted'
 if ARGV[8] ~= '' then
   local spent = ({['1d'] = day, ['1w'] = week, ['1M'] = month, ['total'] = total})[ARGV[8]]
-  if tonumber(spent) >= tonumber(ARGV[9]) then outcome = 'budget' end
+  if not ((tonumber(spent) or 0/0) < tonumber(ARGV[9])) then outcome = 'budget' end
 end
-if outcome == 'admitted' and ARGV[6] ~= '' and requests >= tonumber(ARGV[6]) then outcome = 'requests' end
-if outcome == 'admitted' and ARGV[7] ~= '' and tokens >= tonumber(ARGV[7]) then outcome = 'tokens' end
+if outcome == 'admitted' and ARGV[6] ~= '' and not (requests < tonumber(ARGV[6])) then outcome = 'requests' end
+if outcome == 'admitted' and ARGV[7] ~= '' and not (tokens < tonumber(ARGV[7])) then outcome = 'tokens' end
 if outcome == 'admitted' then
   requests = requests + 1
   redis.call('HSET', KEYS[1], 'minute', ARGV[2], 'requests', requests, 'tokens', tokens,
@@ -41,18 +45,27 @@ end
 return {outcome, tostring(requests), tostring(tokens), day, week, month, total}
 `;
 
+/**
+ * An integer count grows; one that is not (NaN written by an older gateway) is
+ * left as it is, so it goes on refusing admission instead of making `HINCRBY`
+ * fail every later settlement half-way through the script.
+ */
 const SETTLE = `
-local h = redis.call('HMGET', KEYS[1], 'minute', 'day', 'week', 'month')
+local h = redis.call('HMGET', KEYS[1], 'minute', 'day', 'week', 'month',
+  'tokens', 'requests', 'day_nanos', 'week_nanos', 'month_nanos', 'total_nanos')
+local function add(field, current, n)
+  if current == false or string.match(current, '^%-?%d+$') then redis.call('HINCRBY', KEYS[1], field, n) end
+end
 if h[1] == ARGV[1] then
-  redis.call('HINCRBY', KEYS[1], 'tokens', ARGV[5])
-  redis.call('HINCRBY', KEYS[1], 'requests', ARGV[7])
+  add('tokens', h[5], ARGV[5])
+  add('requests', h[6], ARGV[7])
 else redis.call('HSET', KEYS[1], 'minute', ARGV[1], 'requests', ARGV[7], 'tokens', ARGV[5]) end
-local periods = {{'day', 2}, {'week', 3}, {'month', 4}}
+local periods = {{'day', 2, 7}, {'week', 3, 8}, {'month', 4, 9}}
 for _, p in ipairs(periods) do
-  if h[p[2]] == ARGV[p[2]] then redis.call('HINCRBY', KEYS[1], p[1] .. '_nanos', ARGV[6])
+  if h[p[2]] == ARGV[p[2]] then add(p[1] .. '_nanos', h[p[3]], ARGV[6])
   else redis.call('HSET', KEYS[1], p[1], ARGV[p[2]], p[1] .. '_nanos', ARGV[6]) end
 end
-redis.call('HINCRBY', KEYS[1], 'total_nanos', ARGV[6])
+add('total_nanos', h[10], ARGV[6])
 return 'OK'
 `;
 
@@ -120,7 +133,7 @@ const toNumber = (value: unknown): number => Number(value ?? 0) || 0;
 const parseKey = (json: unknown): StoredKey | undefined =>
   typeof json === "string" ? JSON.parse(json) as StoredKey : undefined;
 
-export const makeRedisStore = (url: string, prefix = "gateway:") =>
+export const makeRedisStore = (url: string, warn: Warn, prefix = "gateway:") =>
   Effect.acquireRelease(
     Effect.tryPromise({
       try: async () => {
@@ -200,6 +213,8 @@ export const makeRedisStore = (url: string, prefix = "gateway:") =>
         }),
       settle: (request) =>
         run("settle", async () => {
+          // Clamped here rather than passed on: `String(NaN)` reached the script and was stored.
+          request = storable(request, warn);
           const { windows } = request;
           await client.gatewaySettle([usageKey(request.keyId)], [
             String(windows.minute),

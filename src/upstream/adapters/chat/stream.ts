@@ -451,7 +451,8 @@ export class ChatStreamTranslator implements StreamTranslator {
     call.custom = this.context.customTools?.has(call.name) === true;
     const n = this.seq++;
     call.itemId = `${call.custom ? "ctc" : "fc"}_${n}`;
-    if (call.callId === "") call.callId = `call_${n}`;
+    // A provider that names no id gets one unique across the conversation's turns (the client echoes it back).
+    if (call.callId === "") call.callId = `call_${this.context.now.toString(36)}${n}`;
     call.outputIndex = this.nextOutput++;
     out.push({
       type: "response.output_item.added",

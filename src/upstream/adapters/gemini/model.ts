@@ -28,6 +28,7 @@ const generation = (model: string): Generation | undefined => {
 /**
  * Whether the model rejects a replayed `functionCall` without its `thoughtSignature` (400 `Function call is
  * missing a thought_signature`): Gemini 3 and later (providers.md §2.5, ai.google.dev/gemini-api/docs/thought-signatures).
+ * The same models return an `id` on every `functionCall` and want it back on calls and results (request.ts).
  */
 export const requiresSignatures = (model: string): boolean => (generation(model)?.major ?? 0) >= 3;
 

@@ -8,9 +8,9 @@
  * | text, refusal parts                         | `{text}` (empty text dropped: the API rejects empty parts)      |
  * | `input_image` / `input_file` data URL       | `{inlineData: {mimeType, data}}`                                |
  * | `input_image` / `input_file` URL            | `{fileData: {mimeType?, fileUri}}` (mime type from the extension when known); OpenAI `file_id`s dropped |
- * | `function_call`                             | a `model` part `{functionCall: {name, args}, thoughtSignature?}`: `args` the parsed arguments; a non-object JSON value as `{value}`, text that is not JSON as `{input}` |
+ * | `function_call`                             | a `model` part `{functionCall: {id?, name, args}, thoughtSignature?}`: `args` the parsed arguments; a non-object JSON value as `{value}`, text that is not JSON as `{input}`; `id` on Gemini 3+ (below) |
  * | `custom_tool_call` (ApplyPatch)             | `{functionCall: {name, args: {input: <raw text>}}}`             |
- * | `function_call_output` / `custom_tool_call_output` | a `user` part `{functionResponse: {name, response}}`, name from the matching call; an output that is a JSON object is the response, anything else `{output: <text>}`; images in it follow as parts; parallel results in one turn, in call order; an output without its call becomes text |
+ * | `function_call_output` / `custom_tool_call_output` | a `user` part `{functionResponse: {id?, name, response}}`, name from the matching call; an output that is a JSON object is the response, anything else `{output: <text>}`; images in it follow as parts; parallel results in one turn, in call order; an output without its call becomes text |
  * | `reasoning` with a gemini envelope          | its text signature back on the turn's first text part; other APIs' reasoning dropped (reasoning_envelope.ts) |
  * | function tools                              | `tools[0].functionDeclarations[]` with `parameters` rewritten (schema.ts) |
  * | custom tools                                | declarations taking `{input: string}`, the grammar appended to the description so the model knows the format |
@@ -20,10 +20,15 @@
  * | `text.format` json_schema / json_object     | `responseMimeType: "application/json"` + `responseJsonSchema` (the schema as given) / the mime type only |
  * | `reasoning`                                 | `thinkingConfig` (model.ts)                                     |
  *
+ * Call ids: Gemini 3 and later return an `id` on every `functionCall` and want it echoed on the matching
+ * `functionResponse` ("Always map function IDs", ai.google.dev/gemini-api/docs/function-calling; a mismatch
+ * is a 400 `functionResponse.id does not match functionCall.id`, router-for-me/CLIProxyAPI#5199), so for
+ * them both parts carry the call's id (without its signature suffix), whoever made it; Gemini 2.x rejects
+ * an `id` there (providers.md §2.5, NousResearch/hermes-agent#80683) and pairs results by name and order,
+ * so it gets none. Results always follow their calls' order.
+ *
  * Not sent: `parallel_tool_calls` (Gemini has no switch), `metadata`, `user`, `store`, `include`,
- * `prompt_cache_key` (Gemini caches implicitly), `text.verbosity`, and `functionCall.id` /
- * `functionResponse.id`: results are matched by name and order, which every model takes, while
- * an id Gemini did not issue is not documented as accepted (providers.md §2.5, **[unconf]**).
+ * `prompt_cache_key` (Gemini caches implicitly), `text.verbosity`.
  */
 import type { JsonObject, ResponsesRequest } from "../../../protocol/responses.ts";
 import { openReasoning } from "../reasoning_envelope.ts";
@@ -221,8 +226,11 @@ class Contents {
   /** A text-part signature from a gemini reasoning envelope, for the current model turn. */
   private textSignature: string | undefined;
 
-  /** `signatures`: call signatures found in gemini reasoning envelopes, by `call_id`. */
-  constructor(private readonly signatures: ReadonlyMap<string, string>) {}
+  /**
+   * `signatures`: call signatures found in gemini reasoning envelopes, by `call_id`; `withIds`: whether calls and
+   * results carry their id (Gemini 3 and later).
+   */
+  constructor(private readonly signatures: ReadonlyMap<string, string>, private readonly withIds: boolean) {}
 
   private turn(role: "user" | "model"): Content {
     if (this.current !== undefined && this.current.role === role) return this.current;
@@ -268,7 +276,7 @@ class Contents {
   }
 
   call(callId: string, name: string, args: JsonObject): void {
-    const part: Part = { functionCall: { name, args } };
+    const part: Part = { functionCall: this.withIds ? { id: bareCallId(callId), name, args } : { name, args } };
     const signature = this.signatures.get(callId) ?? signatureOfCallId(callId);
     if (signature !== undefined) part.thoughtSignature = signature;
     const turn = this.turn("model");
@@ -286,7 +294,9 @@ class Contents {
       turn.parts.push({ text: `Result of tool call ${bareCallId(callId)}:\n${text}` }, ...media);
       return;
     }
-    const part: Part = { functionResponse: { name, response } };
+    const part: Part = {
+      functionResponse: this.withIds ? { id: bareCallId(callId), name, response } : { name, response },
+    };
     this.resultPositions.set(part, this.positions.get(callId) ?? Number.MAX_SAFE_INTEGER);
     turn.parts.push(part, ...media);
   }
@@ -340,7 +350,8 @@ const envelopeSignatures = (input: ReadonlyArray<unknown>): Map<string, string> 
 
 const buildContents = (input: ResponsesRequest["input"], model: string): { contents: Content[]; system: Part[] } => {
   const items = typeof input === "string" ? [] : input;
-  const contents = new Contents(envelopeSignatures(items));
+  const gemini3 = requiresSignatures(model);
+  const contents = new Contents(envelopeSignatures(items), gemini3);
   if (typeof input === "string") {
     if (input !== "") contents.message({ role: "user", content: input });
   } else {
@@ -375,7 +386,7 @@ const buildContents = (input: ResponsesRequest["input"], model: string): { conte
       }
     }
   }
-  return { contents: contents.finish(requiresSignatures(model)), system: contents.system };
+  return { contents: contents.finish(gemini3), system: contents.system };
 };
 
 // ===== Tools =====

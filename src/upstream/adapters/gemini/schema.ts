@@ -14,7 +14,8 @@
  * | `$ref` (`#`, `#/$defs/X`, `#/definitions/X`, any local pointer) | the target inlined, siblings merged over it; a ref already expanded `MAX_REF_REPEATS` times on the path becomes a plain node of the target's type (recursion guard) |
  * | `type: [X, "null"]`                      | `type: X, nullable: true`                              |
  * | `type: [X, Y]`                           | `anyOf: [{type: X}, {type: Y}]`                        |
- * | `anyOf` / `oneOf`                        | `anyOf` (null branches become `nullable`; one branch left is inlined) |
+ * | `anyOf` / `oneOf`                        | `anyOf` (null branches become `nullable`; one branch left is inlined); beside `properties` or a scalar `type` they only narrow the node and are dropped |
+ * | a map (`additionalProperties: {schema}`) | an object without properties (Gemini has no map type)  |
  * | `allOf`                                  | merged into one node (properties and required united)  |
  * | `const: "x"`                             | `enum: ["x"]`                                          |
  * | `enum` / `const` of non-strings          | dropped, the values listed in `description` (Gemini's `enum` is strings only) |

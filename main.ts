@@ -30,6 +30,11 @@ const start = async () => {
 
 if (import.meta.main) {
   const { origin, config, telemetry, gateway } = await start();
+  // No timeout is set here because Deno.serve (2.9) has none to set: a connection that sends
+  // nothing, sends its head a byte at a time (up to the 64 KiB head limit), or idles between
+  // requests stays open until the client leaves; after an early answer (401, 408, 413) the runtime
+  // still reads and discards the rest of the declared body before closing. Only the gateway's
+  // read of a body is bounded (`body_timeout_ms`); a proxy with client timeouts must bound the rest.
   const server = Deno.serve({
     hostname: config.host,
     port: config.port,

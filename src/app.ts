@@ -5,6 +5,7 @@
 import { Effect, Layer, ManagedRuntime } from "effect";
 import { adminRoutes } from "./admin/keys.ts";
 import * as Auth from "./auth/Auth.ts";
+import { defaultPrices } from "./auth/pricing.ts";
 import * as KeyRegistry from "./auth/KeyRegistry.ts";
 import * as UsageStore from "./auth/UsageStore.ts";
 import type { GatewayConfig } from "./config/load.ts";
@@ -12,10 +13,11 @@ import * as Settings from "./config/Settings.ts";
 import { type GatewayServices, makeHandler } from "./http/handler.ts";
 import { Inflight } from "./observability/inflight.ts";
 import { ModelNames } from "./observability/metrics.ts";
-import { metricsPath, metricsRoute } from "./observability/metrics_route.ts";
+import { metricsPath, metricsRoute } from "./http/metrics_route.ts";
 import * as Telemetry from "./observability/Telemetry.ts";
 import * as Tracing from "./observability/tracing.ts";
 import * as Router from "./routing/Router.ts";
+import { traceUpstream } from "./upstream/traced.ts";
 import * as Upstream from "./upstream/Upstream.ts";
 
 export interface Gateway {
@@ -56,7 +58,7 @@ export const layerFor = (config: GatewayConfig, options: GatewayOptions = {}) =>
       Layer.provideMerge(UsageStore.layer(config.store)),
       Layer.provide(Layer.succeed(Telemetry.Telemetry, telemetry)),
     ),
-    Router.layer(config).pipe(Layer.provide(tracing.enabled ? Tracing.traceUpstream(upstream) : upstream)),
+    Router.layer(config).pipe(Layer.provide(tracing.enabled ? traceUpstream(upstream) : upstream)),
     Layer.succeed(Telemetry.Telemetry, telemetry),
     tracing.enabled ? Tracing.layer(env, tracing) : Layer.empty,
   );
@@ -71,7 +73,7 @@ export const makeGateway = async (config: GatewayConfig, options: GatewayOptions
   const inflight = new Inflight();
   telemetry.metrics?.gauge("gateway_open_streams", "SSE streams open right now.", () => inflight.openStreams);
   // Only the models the config names become metric labels; a client's invented name is `other`.
-  telemetry.metrics?.labelModels(ModelNames.fromConfig(config));
+  telemetry.metrics?.labelModels(ModelNames.fromConfig(config, Object.keys(defaultPrices)));
   const tracing = Tracing.tracingSetup(options.env ?? Tracing.processEnv());
   if (tracing.enabled) {
     // The host only: an endpoint URL may carry credentials.

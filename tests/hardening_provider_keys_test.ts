@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { Effect, Exit, Layer } from "effect";
 import { resolveConfig } from "../src/config/load.ts";
 import type { GatewayError } from "../src/errors/GatewayError.ts";
-import { newTrace } from "../src/http/RequestTrace.ts";
+import { newTrace } from "../src/core/trace.ts";
 import { candidatesFor } from "../src/routing/model_ref.ts";
 import * as Router from "../src/routing/Router.ts";
 import * as Upstream from "../src/upstream/Upstream.ts";

@@ -4,7 +4,7 @@
  * `log_content: true`.
  */
 import assert from "node:assert/strict";
-import type { RequestTrace } from "../src/http/RequestTrace.ts";
+import type { RequestTrace } from "../src/core/trace.ts";
 import * as Telemetry from "../src/observability/Telemetry.ts";
 import { jsonAnswer, textStream, untilLogged } from "./support/observability.ts";
 import { startFakeUpstream } from "./support/fake_upstream.ts";

@@ -4,8 +4,8 @@
  * request becomes retry and fallback counts.
  */
 import assert from "node:assert/strict";
-import type { RequestTrace } from "../src/http/RequestTrace.ts";
-import { Metrics } from "../src/observability/metrics.ts";
+import type { RequestTrace } from "../src/core/trace.ts";
+import { Metrics, ModelNames } from "../src/observability/metrics.ts";
 import { jsonAnswer, textStream, untilLogged } from "./support/observability.ts";
 import { type FakeUpstream, startFakeUpstream } from "./support/fake_upstream.ts";
 import { postJson, type RunningGateway, startGateway, testConfig, VK } from "./support/gateway.ts";
@@ -150,8 +150,15 @@ const trace = (overrides: Partial<RequestTrace>): RequestTrace => ({
   ...overrides,
 });
 
-Deno.test("retries, key rotations and fallbacks are counted by the failed attempt's outcome", () => {
+/** A registry whose model labels know `names` (as the composition root installs the price table's). */
+const knowing = (...names: string[]) => {
   const metrics = new Metrics();
+  metrics.labelModels(ModelNames.fromConfig({ providers: {}, pricing: {} }, names));
+  return metrics;
+};
+
+Deno.test("retries, key rotations and fallbacks are counted by the failed attempt's outcome", () => {
+  const metrics = knowing("gpt-5", "gpt-4.1");
   const finished = trace({
     virtualKeyId: "team-a",
     provider: "backup",
@@ -190,7 +197,7 @@ Deno.test("retries, key rotations and fallbacks are counted by the failed attemp
 });
 
 Deno.test("a stream's overhead is its time to first token beyond the upstream's; no upstream, no sample", () => {
-  const metrics = new Metrics();
+  const metrics = knowing("gpt-5", "gpt-4.1");
   const attempts = [{ provider: "p", model: "m", outcome: "ok", ms: 5 }];
   metrics.record(trace({ stream: true, latencyMs: 50, firstTokenMs: 7, attempts }));
   // A stream that never produced output has no first token to measure.

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { Effect, Fiber, Layer } from "effect";
 import { TestClock } from "effect/testing";
 import { resolveConfig } from "../src/config/load.ts";
-import { newTrace } from "../src/http/RequestTrace.ts";
+import { newTrace } from "../src/core/trace.ts";
 import { candidatesFor } from "../src/routing/model_ref.ts";
 import * as Router from "../src/routing/Router.ts";
 import * as Upstream from "../src/upstream/Upstream.ts";

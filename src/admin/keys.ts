@@ -18,7 +18,7 @@ import { UsageStore } from "../auth/UsageStore.ts";
 import { Budget, RateLimit } from "../config/schema.ts";
 import { badRequest, type GatewayError, methodNotAllowed, notFound, unauthorized } from "../errors/GatewayError.ts";
 import { readJsonBody } from "../http/body.ts";
-import type { Route } from "../http/handler.ts";
+import type { Route } from "../core/route.ts";
 
 export interface AdminOptions {
   readonly adminKey: string;

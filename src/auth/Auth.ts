@@ -14,7 +14,7 @@ import type { GatewayConfig } from "../config/load.ts";
 import { forbidden, type GatewayError, unauthorized } from "../errors/GatewayError.ts";
 import type { Cost } from "../protocol/chat.ts";
 import type { ResponsesUsage } from "../protocol/responses.ts";
-import type { ModelRef } from "../routing/model_ref.ts";
+import type { ModelRef } from "../core/model.ts";
 import { Telemetry } from "../observability/Telemetry.ts";
 import { budgetExceeded, rateLimited, storeUnavailable } from "./errors.ts";
 import { type KeyEntry, KeyRegistry } from "./KeyRegistry.ts";

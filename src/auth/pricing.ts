@@ -12,7 +12,7 @@
 import type { PriceConfig } from "../config/load.ts";
 import type { Cost } from "../protocol/chat.ts";
 import type { ResponsesUsage } from "../protocol/responses.ts";
-import type { ModelRef } from "../routing/model_ref.ts";
+import type { ModelRef } from "../core/model.ts";
 import defaults from "./prices.json" with { type: "json" };
 
 export type Price = PriceConfig;

@@ -7,7 +7,7 @@
  * collected and reported by path so an operator fixes them in one go.
  */
 import { Schema, SchemaIssue } from "effect";
-import type { AdapterTarget, Api, WireOptions } from "../upstream/adapters/types.ts";
+import type { AdapterTarget, Api, WireOptions } from "./provider_api.ts";
 import { type AuthStyle, defaultAuth, implementedApis, presets } from "./presets.ts";
 import { GatewayConfigFile } from "./schema.ts";
 

@@ -7,7 +7,7 @@
  * Base URLs are the vendors' documented OpenAI-compatible roots (their API
  * references, November 2026); local servers default to their own ports.
  */
-import type { Api, WireOptions } from "../upstream/adapters/types.ts";
+import type { Api, WireOptions } from "./provider_api.ts";
 
 /** How the key goes upstream. */
 export type AuthStyle = "bearer" | "api-key" | "x-api-key" | "x-goog-api-key" | "none";

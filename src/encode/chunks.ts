@@ -23,13 +23,13 @@
 import { GatewayError } from "../errors/GatewayError.ts";
 import { errorFrame } from "../errors/response.ts";
 import type { ChatCompletionChunk, ChatDelta, FinishReason, UrlCitation } from "../protocol/chat.ts";
-import type { AttemptInfo } from "../routing/Router.ts";
+import type { AttemptInfo } from "../core/model.ts";
 import type { JsonObject, ResponsesEvent, ResponsesResponse, ResponsesUsage } from "../protocol/responses.ts";
 import { errorForReason } from "../errors/upstream.ts";
-import { isFailureEvent } from "../upstream/adapters/types.ts";
-import { reasonFromEvent } from "../upstream/adapters/responses/index.ts";
+import { isFailureEvent } from "../protocol/events.ts";
+import { reasonFromEvent } from "../protocol/responses_failures.ts";
 import { type EncodeContext, extraFields } from "./context.ts";
-import { unwrapCustomInput } from "./custom_tools.ts";
+import { unwrapCustomInput } from "../protocol/custom_tools.ts";
 import { finishReason } from "./finish_reason.ts";
 import {
   addUrlCitations,

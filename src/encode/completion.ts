@@ -10,7 +10,7 @@
 import type { ChatCompletion, ChatToolCall, ReasoningDetail, UrlCitation } from "../protocol/chat.ts";
 import type { ResponsesResponse } from "../protocol/responses.ts";
 import { type EncodeContext, extraFields } from "./context.ts";
-import { unwrapCustomInput } from "./custom_tools.ts";
+import { unwrapCustomInput } from "../protocol/custom_tools.ts";
 import { finishReason } from "./finish_reason.ts";
 import {
   addUrlCitations,

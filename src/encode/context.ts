@@ -3,7 +3,7 @@
  */
 import type { Cost, ExtraFields } from "../protocol/chat.ts";
 import type { ResponsesUsage } from "../protocol/responses.ts";
-import type { AttemptInfo } from "../routing/Router.ts";
+import type { AttemptInfo } from "../core/model.ts";
 
 export interface EncodeContext {
   /** `chatcmpl-...`, the same on every chunk of a stream. */

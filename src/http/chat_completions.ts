@@ -19,7 +19,7 @@ import type { ResponsesUsage } from "../protocol/responses.ts";
 import { candidatesFor } from "../routing/model_ref.ts";
 import { type AttemptInfo, Router } from "../routing/Router.ts";
 import { readJsonBody } from "./body.ts";
-import type { RequestTrace } from "./RequestTrace.ts";
+import type { RequestTrace } from "../core/trace.ts";
 import { sseBody, type StreamEnd } from "./sse_body.ts";
 
 const sseHeaders = {

@@ -9,7 +9,7 @@ import { Effect, type ManagedRuntime } from "effect";
 import type { Auth } from "../auth/Auth.ts";
 import type { Settings } from "../config/Settings.ts";
 import type { GatewayConfig } from "../config/load.ts";
-import { type GatewayError, methodNotAllowed, notFound } from "../errors/GatewayError.ts";
+import { methodNotAllowed, notFound } from "../errors/GatewayError.ts";
 import { asGatewayError, toResponse } from "../errors/response.ts";
 import type { Inflight } from "../observability/inflight.ts";
 import type { Telemetry, TelemetryShape } from "../observability/Telemetry.ts";
@@ -17,20 +17,10 @@ import type { RequestTracing } from "../observability/tracing.ts";
 import type { Router } from "../routing/Router.ts";
 import { chatCompletions } from "./chat_completions.ts";
 import { modelList } from "./models.ts";
-import { newTrace, type RequestTrace } from "./RequestTrace.ts";
+import type { Route } from "../core/route.ts";
+import { newTrace, type RequestTrace } from "../core/trace.ts";
 
 export type GatewayServices = Settings | Auth | Router | Telemetry;
-
-export type RouteHandler<R = GatewayServices> = (
-  request: Request,
-  trace: RequestTrace,
-) => Effect.Effect<Response, GatewayError, R>;
-
-export interface Route<R = GatewayServices> {
-  readonly methods: Readonly<Record<string, RouteHandler<R>>>;
-  /** Paths under this prefix match too (`/admin/keys/{id}`). */
-  readonly prefix?: boolean;
-}
 
 /** `R` is whatever services feature routes need beyond the core ones. */
 export interface HandlerOptions<R = never> {

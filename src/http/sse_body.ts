@@ -13,7 +13,7 @@
  */
 import { errorFrame } from "../errors/response.ts";
 import type { ChunkEncoder } from "../encode/chunks.ts";
-import { type Deadline, deadlines } from "../routing/deadlines.ts";
+import { type Deadline, deadlines } from "../lib/deadlines.ts";
 import type { EventStream } from "../routing/Router.ts";
 
 export type StreamEnd = "completed" | "failed" | "cancelled";

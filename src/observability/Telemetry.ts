@@ -12,7 +12,7 @@
  */
 import { Context, Layer } from "effect";
 import type { LogLevel } from "../config/load.ts";
-import type { RequestTrace } from "../http/RequestTrace.ts";
+import type { RequestTrace } from "../core/trace.ts";
 import { boundedContent } from "./content.ts";
 import { Metrics } from "./metrics.ts";
 

@@ -7,7 +7,7 @@
  * the stack (a 500 after the upstream was called and billed), while a long
  * prompt would make every log line as long as the prompt.
  */
-import type { RequestContent } from "../http/RequestTrace.ts";
+import type { RequestContent } from "../core/trace.ts";
 import type { ResponsesEvent } from "../protocol/responses.ts";
 
 const terminal = new Set(["response.completed", "response.incomplete", "response.failed"]);

@@ -13,9 +13,8 @@
  */
 import { Context, Metric } from "effect";
 import * as PrometheusMetrics from "effect/observability/PrometheusMetrics";
-import { defaultPrices } from "../auth/pricing.ts";
 import type { GatewayConfig } from "../config/load.ts";
-import type { RequestTrace } from "../http/RequestTrace.ts";
+import type { RequestTrace } from "../core/trace.ts";
 
 /** Seconds. Wide enough for a 15-minute stream, fine enough for a fast JSON answer. */
 const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900];
@@ -74,11 +73,17 @@ export class ModelNames {
     this.anyProvider = new Set(anyProvider);
   }
 
-  /** The shipped price table only: what a `Metrics` knows before the gateway's config is installed. */
-  static readonly shipped = new ModelNames(new Map(), Object.keys(defaultPrices));
+  /** No name at all: what a `Metrics` knows before the gateway's config is installed. */
+  static readonly none = new ModelNames(new Map(), []);
 
-  /** Every provider's `models`, config `pricing` by `provider/model` or bare name, and the shipped prices. */
-  static fromConfig(config: Pick<GatewayConfig, "providers" | "pricing">): ModelNames {
+  /**
+   * Every provider's `models`, config `pricing` by `provider/model` or bare name, and the
+   * shipped price table's names (`shippedPriced`, handed in by the composition root).
+   */
+  static fromConfig(
+    config: Pick<GatewayConfig, "providers" | "pricing">,
+    shippedPriced: Iterable<string>,
+  ): ModelNames {
     const byProvider = new Map<string, Set<string>>();
     const forProvider = (name: string) => {
       let set = byProvider.get(name);
@@ -96,7 +101,7 @@ export class ModelNames {
         forProvider(key.slice(0, slash)).add(key.slice(slash + 1));
       }
     }
-    return new ModelNames(byProvider, [...Object.keys(defaultPrices), ...priced]);
+    return new ModelNames(byProvider, [...shippedPriced, ...priced]);
   }
 
   /** The label for `model` served by `provider`: the name when it is known (cut to 64 characters), else `other`. */
@@ -110,7 +115,7 @@ export class ModelNames {
 export class Metrics {
   /** The registry every series lives in; separate per gateway, so tests and instances never mix. */
   readonly context: Context.Context<never> = Context.make(Metric.MetricRegistry, new Map());
-  private models: ModelNames = ModelNames.shipped;
+  private models: ModelNames = ModelNames.none;
 
   private readonly requests = this.counter(
     "gateway_requests_total",

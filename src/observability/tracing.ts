@@ -21,8 +21,7 @@ import * as HttpTraceContext from "effect/http/HttpTraceContext";
 import * as OtlpSerialization from "effect/observability/OtlpSerialization";
 import * as OtlpTracer from "effect/observability/OtlpTracer";
 import type * as Tracer from "effect/Tracer";
-import type { RequestTrace } from "../http/RequestTrace.ts";
-import { Upstream } from "../upstream/Upstream.ts";
+import type { RequestTrace } from "../core/trace.ts";
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -198,33 +197,8 @@ const requestFailure = (trace: RequestTrace) => {
 
 // ===== Upstream attempt spans =====
 
-/** Wraps the upstream layer so every call is a client span under the stage that made it. */
-export const traceUpstream = (inner: Layer.Layer<Upstream>): Layer.Layer<Upstream> =>
-  Layer.effect(
-    Upstream,
-    Effect.map(Effect.service(Upstream), (upstream) => ({
-      post: (call) =>
-        upstream.post(call).pipe(
-          Effect.tap((response) =>
-            Effect.annotateCurrentSpan({
-              "http.response.status_code": response.status,
-              ...(response.ok ? {} : { "error.type": String(response.status) }),
-            })
-          ),
-          Effect.withSpan("gateway.upstream_attempt", {
-            kind: "client",
-            attributes: {
-              "http.request.method": "POST",
-              "gen_ai.provider.name": call.provider.name,
-              "server.address": hostOf(call.provider.baseUrl),
-            },
-          }, { captureStackTrace: false }),
-        ),
-    })),
-  ).pipe(Layer.provide(inner));
-
 /** The host only: a base URL could carry credentials in its user-info or query. */
-const hostOf = (url: string): string => {
+export const hostOf = (url: string): string => {
   try {
     return new URL(url).host;
   } catch {

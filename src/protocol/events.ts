@@ -3,6 +3,7 @@
  * holds a stream back until its first output, encode writes chunks from it.
  * They live here, below both, so imports run one way down the pipeline.
  */
+import type { FailureReason } from "../errors/reasons.ts";
 import type { JsonObject, ResponsesEvent } from "./responses.ts";
 
 /** Whether an event is the first real output (text, refusal, reasoning, a tool call) or the end. */
@@ -29,3 +30,14 @@ export const isOutputEvent = (event: ResponsesEvent): boolean => {
 /** Whether the event ends the answer successfully (`response.completed` or `.incomplete`). */
 export const isTerminalEvent = (event: ResponsesEvent): boolean =>
   event.type === "response.completed" || event.type === "response.incomplete";
+
+/** The canonical `error` event that carries a typed reason out of a stream translator. */
+export interface FailureEvent extends ResponsesEvent {
+  readonly type: "error";
+  readonly reason: FailureReason;
+}
+
+export const failureEvent = (reason: FailureReason): FailureEvent => ({ type: "error", reason });
+
+export const isFailureEvent = (event: ResponsesEvent): event is FailureEvent =>
+  event.type === "error" && typeof (event as { reason?: unknown }).reason === "object";

@@ -23,22 +23,15 @@ import type { ResponsesEvent, ResponsesRequest, ResponsesResponse } from "../pro
 import { adapterFor } from "../upstream/adapters/index.ts";
 import type { Adapter, AnswerContext } from "../upstream/adapters/types.ts";
 import { Upstream, type UpstreamCall } from "../upstream/Upstream.ts";
-import type { ModelRef } from "./model_ref.ts";
-import type { RequestTrace } from "../http/RequestTrace.ts";
+import type { AttemptInfo, ModelRef } from "../core/model.ts";
+
+export type { AttemptInfo };
+import type { RequestTrace } from "../core/trace.ts";
 import { AttemptPlan, type Candidate } from "./attempt_plan.ts";
 import { type AttemptFailure, brokenAttempt, failureFromHttp, streamBroken } from "./classify.ts";
 import { KeyPool } from "./key_pool.ts";
 import { routedStream } from "./routed_stream.ts";
 import { Watchdog } from "./watchdog.ts";
-
-/** Which attempt is (or was) serving the request. */
-export interface AttemptInfo {
-  readonly ref: ModelRef;
-  /** 0 for the primary, n for `fallbacks[n-1]`. */
-  readonly fallbackIndex: number;
-  /** Upstream attempts made so far for this request, this one included. */
-  readonly attempts: number;
-}
 
 export interface RouteRequest {
   /** The primary, then the fallbacks, in order. */

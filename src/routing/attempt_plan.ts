@@ -21,7 +21,7 @@ import { allowsFallback, isRetryable, wantsAnotherKey } from "../errors/reasons.
 import { errorForReason, exhaustedError } from "../errors/upstream.ts";
 import { backoffMs } from "./backoff.ts";
 import type { AttemptFailure } from "./classify.ts";
-import type { ModelRef } from "./model_ref.ts";
+import type { ModelRef } from "../core/model.ts";
 
 export interface Candidate {
   readonly ref: ModelRef;

@@ -6,14 +6,9 @@
  * namespaced ids such as `meta-llama/Llama-3` survive (Bifrost does the same).
  */
 import type { GatewayConfig } from "../config/load.ts";
+import type { ModelRef } from "../core/model.ts";
 
-export interface ModelRef {
-  readonly provider: string;
-  /** The model name sent upstream, without the provider prefix. */
-  readonly model: string;
-  /** `provider/model`, the name used in allow-lists, metrics and logs. */
-  readonly label: string;
-}
+export type { ModelRef };
 
 export const resolveModel = (
   name: string,

@@ -24,7 +24,8 @@ import type { ResponsesEvent } from "../protocol/responses.ts";
 import { type Adapter, type AnswerContext, isFailureEvent } from "../upstream/adapters/types.ts";
 import { type EventReader, readEvents } from "../upstream/sse_events.ts";
 import { type AttemptFailure, brokenAttempt, streamBroken } from "./classify.ts";
-import type { AttemptInfo, EventStream } from "./Router.ts";
+import type { AttemptInfo } from "../core/model.ts";
+import type { EventStream } from "./Router.ts";
 import type { Watchdog } from "./watchdog.ts";
 
 export const MAX_HELD_EVENTS = 64;

@@ -16,7 +16,7 @@
  * lazily: the per-event cost is two field writes and one `performance.now()`.
  */
 import type { TimeoutConfig } from "../config/load.ts";
-import { type Deadline, deadlines } from "./deadlines.ts";
+import { type Deadline, deadlines } from "../lib/deadlines.ts";
 
 export type TimeoutBound = "connect_ms" | "first_byte_ms" | "idle_ms" | "total_ms";
 

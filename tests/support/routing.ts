@@ -3,7 +3,7 @@
  * upstream (`openai`, the primary, and `backup`), the traces of finished
  * requests, and a reader for what a streaming client received.
  */
-import type { RequestTrace } from "../../src/http/RequestTrace.ts";
+import type { RequestTrace } from "../../src/core/trace.ts";
 import * as Telemetry from "../../src/observability/Telemetry.ts";
 import { type FakeUpstream, jsonFixture, type Script, startFakeUpstream } from "./fake_upstream.ts";
 import { type RunningGateway, startGateway, testConfig } from "./gateway.ts";

@@ -20,34 +20,10 @@
  * `error` event made by `failureEvent`, carrying its typed reason.
  */
 import type { FailureReason, KeyOrigin } from "../../errors/reasons.ts";
+import type { AdapterTarget, Api } from "../../config/provider_api.ts";
 import type { ResponsesEvent, ResponsesRequest, ResponsesResponse } from "../../protocol/responses.ts";
 
-/** The upstream API families the gateway speaks. */
-export type Api = "responses" | "chat" | "anthropic" | "gemini";
-
-/** Knobs of one provider that change its wire format (filled from the preset, overridable in config). */
-export interface WireOptions {
-  /** chat: the field that carries `max_output_tokens` (`max_tokens` by default; OpenAI-hosted models want `max_completion_tokens`). */
-  readonly maxTokensField?: "max_tokens" | "max_completion_tokens";
-  /** chat: whether the provider takes `reasoning_effort` (OpenAI, xAI, Groq's gpt-oss, ...). */
-  readonly reasoningEffort?: boolean;
-  /** chat: top-level body fields the provider rejects (Mistral answers 422 for `user` and `stream_options`). */
-  readonly omitFields?: ReadonlyArray<string>;
-  /** chat: send each assistant turn's `reasoning_content` back (DeepSeek V3.2+ thinking with tools requires it). */
-  readonly replayReasoningContent?: boolean;
-  /** anthropic: cache breakpoints placed by the gateway (`auto`, the default) or none (`off`). */
-  readonly promptCaching?: "auto" | "off";
-  /** anthropic: `max_tokens` when the client sent none (the API requires it), by model name prefix. */
-  readonly defaultMaxTokens?: number;
-}
-
-/** What an adapter knows of the provider it speaks to: never a key. */
-export interface AdapterTarget {
-  /** The provider's configured name (`openai`, `deepseek`, `claude`, ...). */
-  readonly provider: string;
-  readonly api: Api;
-  readonly options: WireOptions;
-}
+export type { AdapterTarget, Api, WireOptions } from "../../config/provider_api.ts";
 
 /** One attempt: the upstream's model name, and whether it is streamed. */
 export interface AttemptSpec {
@@ -124,13 +100,5 @@ export interface Adapter {
   readonly failure: (answer: HttpFailure, context: AnswerContext) => FailureReason;
 }
 
-/** The canonical `error` event that carries a typed reason out of a stream translator. */
-export interface FailureEvent extends ResponsesEvent {
-  readonly type: "error";
-  readonly reason: FailureReason;
-}
-
-export const failureEvent = (reason: FailureReason): FailureEvent => ({ type: "error", reason });
-
-export const isFailureEvent = (event: ResponsesEvent): event is FailureEvent =>
-  event.type === "error" && typeof (event as { reason?: unknown }).reason === "object";
+export { failureEvent, isFailureEvent } from "../../protocol/events.ts";
+export type { FailureEvent } from "../../protocol/events.ts";

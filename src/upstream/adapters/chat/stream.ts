@@ -26,7 +26,7 @@
  * `data: [DONE]` (which also ends an answer that never sent a finish: Z.ai sends none until its
  * last chunk), or at `end()` when a finish was seen.
  */
-import { unwrapCustomInput } from "../../../encode/custom_tools.ts";
+import { unwrapCustomInput } from "../../../protocol/custom_tools.ts";
 import { unavailable } from "../../../errors/reasons.ts";
 import type { JsonObject, ResponsesEvent } from "../../../protocol/responses.ts";
 import { MalformedEventError } from "../../sse_events.ts";

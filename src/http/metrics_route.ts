@@ -6,9 +6,9 @@
 import { Effect } from "effect";
 import { digestsEqual, sha256 } from "../auth/keys.ts";
 import { GatewayError } from "../errors/GatewayError.ts";
-import type { Route } from "../http/handler.ts";
-import { contentType } from "./metrics.ts";
-import type { TelemetryShape } from "./Telemetry.ts";
+import type { Route } from "../core/route.ts";
+import { contentType } from "../observability/metrics.ts";
+import type { TelemetryShape } from "../observability/Telemetry.ts";
 
 export const metricsPath = "/metrics";
 

@@ -3,7 +3,7 @@
  * timer left pending once nothing is due.
  */
 import assert from "node:assert/strict";
-import { deadlines } from "../src/routing/deadlines.ts";
+import { deadlines } from "../src/lib/deadlines.ts";
 
 Deno.test("deadlines fire in time order, each once, and a cancelled one never fires", async () => {
   const fired: string[] = [];

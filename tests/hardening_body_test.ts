@@ -10,7 +10,7 @@ import { memory } from "../bench/procfs.ts";
 import { gatewayPort, startServer } from "../bench/servers.ts";
 import { ConfigError, resolveConfig } from "../src/config/load.ts";
 import { jsonFixture, startFakeUpstream } from "./support/fake_upstream.ts";
-import { type RunningGateway, startGateway, testConfig, VK } from "./support/gateway.ts";
+import { postJson, type RunningGateway, startGateway, testConfig, VK } from "./support/gateway.ts";
 
 const ROUTE = "/v1/chat/completions";
 const MB = 1024 * 1024;
@@ -175,6 +175,30 @@ for (const declared of [1_000, 16_000_000]) {
     });
   });
 }
+
+Deno.test("each body keeps its own deadline while requests around it complete", async () => {
+  await withGateway({ body_timeout_ms: 400 }, async (gateway) => {
+    const stalled = { authorization: `Bearer ${VK}`, "content-length": "1000" };
+    const first = await openRequest(portOf(gateway), stalled, "{");
+    const firstAnswer = readResponse(first, 5_000);
+    await sleep(250);
+    const second = await openRequest(portOf(gateway), stalled, "{");
+    const secondAnswer = readResponse(second, 5_000);
+    try {
+      const whole = await postJson(gateway, ROUTE, { model: "gpt-5", messages: [{ role: "user", content: "hi" }] });
+      assert.equal(whole.status, 200);
+      await whole.body?.cancel();
+      const [early, late] = await Promise.all([firstAnswer, secondAnswer]);
+      assert.equal(early.status, 408);
+      assert.equal(late.status, 408);
+      // Had it shared the first body's deadline, it would be answered ~150 ms after it started.
+      assert.ok(late.afterMs >= 350, `the second body was answered ${late.afterMs.toFixed(0)} ms after it started`);
+    } finally {
+      close(first);
+      close(second);
+    }
+  });
+});
 
 Deno.test("a 300 KB body that arrives in pieces within body_timeout_ms reaches the upstream whole", async () => {
   const upstream = startFakeUpstream(() => ({ json: jsonFixture("responses/text.json") }));

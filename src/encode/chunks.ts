@@ -22,6 +22,7 @@
  */
 import { GatewayError } from "../errors/GatewayError.ts";
 import { errorFrame } from "../errors/response.ts";
+import { DATA_PREFIX, dataFrame, DONE_FRAME, FRAME_END } from "../lib/sse.ts";
 import type { ChatCompletionChunk, ChatDelta, FinishReason, UrlCitation } from "../protocol/chat.ts";
 import type { AttemptInfo } from "../core/model.ts";
 import type { JsonObject, ResponsesEvent, ResponsesResponse, ResponsesUsage } from "../protocol/responses.ts";
@@ -138,7 +139,7 @@ export class ChunkEncoder {
   private reasoningSent = false;
 
   constructor(private readonly context: EncodeContext) {
-    this.head = `data: {"id":${JSON.stringify(context.id)},"object":"chat.completion.chunk","created":${
+    this.head = `${DATA_PREFIX}{"id":${JSON.stringify(context.id)},"object":"chat.completion.chunk","created":${
       JSON.stringify(context.created)
     },"model":${JSON.stringify(context.model)},"choices":[{"index":0,"delta":`;
   }
@@ -244,7 +245,7 @@ export class ChunkEncoder {
     const latency = Math.round(this.now - this.context.startedAt);
     this.out += `${this.head}${delta},"logprobs":null,"finish_reason":${
       finish === null ? "null" : JSON.stringify(finish)
-    }}]${this.extrasHead}${latency}${this.extrasTail}${this.chunkIndex++}}}\n\n`;
+    }}]${this.extrasHead}${latency}${this.extrasTail}${this.chunkIndex++}}}${FRAME_END}`;
   }
 
   private noteModel(response: unknown): void {
@@ -508,7 +509,7 @@ export class ChunkEncoder {
       usage: chatUsage(this.usage, this.context.price),
       extra_fields: extraFields(this.context, "responses_stream", this.deployment, this.chunkIndex++),
     };
-    this.out += `data: ${JSON.stringify(chunk)}\n\ndata: [DONE]\n\n`;
+    this.out += dataFrame(JSON.stringify(chunk)) + DONE_FRAME;
     this.finished = true;
   }
 

@@ -1,6 +1,7 @@
 /**
  * The one place where failures become HTTP answers and SSE error frames.
  */
+import { dataFrame } from "../lib/sse.ts";
 import { GatewayError, internal } from "./GatewayError.ts";
 
 export interface ErrorEnvelope {
@@ -28,4 +29,4 @@ export const toResponse = (error: unknown, headers?: HeadersInit): Response => {
 };
 
 /** The frame that ends a stream whose headers are already out (openai-node throws `APIError` on it). */
-export const errorFrame = (error: unknown): string => `data: ${JSON.stringify(envelope(asGatewayError(error)))}\n\n`;
+export const errorFrame = (error: unknown): string => dataFrame(JSON.stringify(envelope(asGatewayError(error))));

@@ -14,6 +14,7 @@
 import { errorFrame } from "../errors/response.ts";
 import type { ChunkEncoder } from "../encode/chunks.ts";
 import { type Deadline, deadlines } from "../lib/deadlines.ts";
+import { commentFrame } from "../lib/sse.ts";
 import type { EventStream } from "../routing/Router.ts";
 
 export type StreamEnd = "completed" | "failed" | "cancelled";
@@ -31,7 +32,7 @@ export interface SseBodyOptions {
 }
 
 const encoder = new TextEncoder();
-const keepaliveFrame = encoder.encode(": keepalive\n\n");
+const keepaliveFrame = encoder.encode(commentFrame("keepalive"));
 
 export const sseBody = (options: SseBodyOptions): ReadableStream<Uint8Array> => {
   const { events, keepaliveMs } = options;

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Redacted } from "effect";
 import { ConfigError, defaults, loadConfig, resolveConfig } from "../src/config/load.ts";
 
 const env = (vars: Record<string, string>) => (name: string) => vars[name];
@@ -35,7 +36,7 @@ Deno.test("without any configuration the embedded default serves OpenAI and acce
 
 Deno.test("the embedded default keys OpenAI from OPENAI_API_KEY when it is set", () => {
   const { config } = loadConfig(sources([], { OPENAI_API_KEY: "sk-live-123" }));
-  assert.equal(config.providers.openai.keys[0].value, "sk-live-123");
+  assert.equal(Redacted.value(config.providers.openai.keys[0].value), "sk-live-123");
 });
 
 Deno.test("--config names a file, and it wins over GATEWAY_CONFIG and GATEWAY_CONFIG_JSON", () => {
@@ -74,10 +75,10 @@ Deno.test("env.NAME secrets are read from the environment at start-up", () => {
     },
     env({ OAI: "sk-upstream", ORG: "org-1", TEAM_A_KEY: "sk-bf-team-a", ADMIN: "admin-secret" }),
   );
-  assert.equal(config.providers.openai.keys[0].value, "sk-upstream");
-  assert.equal(config.providers.openai.headers["x-org"], "org-1");
-  assert.equal(config.virtualKeys[0].value, "sk-bf-team-a");
-  assert.equal(config.adminKey, "admin-secret");
+  assert.equal(Redacted.value(config.providers.openai.keys[0].value), "sk-upstream");
+  assert.equal(Redacted.value(config.providers.openai.headers["x-org"]), "org-1");
+  assert.equal(Redacted.value(config.virtualKeys[0].value), "sk-bf-team-a");
+  assert.equal(Redacted.value(config.adminKey!), "admin-secret");
 });
 
 Deno.test("a missing env variable stops start-up naming the variable, never a value", () => {
@@ -157,7 +158,32 @@ Deno.test("provider defaults fill retry, timeouts and key weights", () => {
   const provider = config.providers.openai;
   assert.deepEqual(provider.retry, defaults.retry);
   assert.deepEqual(provider.timeouts, defaults.timeouts);
-  assert.deepEqual(provider.keys, [{ id: "openai#0", value: "k", weight: 1 }]);
+  assert.deepEqual(provider.keys.map((key) => ({ ...key, value: Redacted.value(key.value) })), [
+    { id: "openai#0", value: "k", weight: 1 },
+  ]);
   assert.equal(config.maxBodyBytes, 16 * 1024 * 1024);
   assert.equal(config.allowProviderKeys, false);
+});
+
+Deno.test("every secret of the resolved config is redacted: printing or serialising the config shows none", () => {
+  const secrets = ["sk-live-secret-1", "sk-bf-team-secret", "admin-secret-1", "metrics-secret-1", "org-secret"];
+  const config = resolveConfig(
+    {
+      providers: {
+        openai: {
+          base_url: "https://api.openai.com/v1",
+          keys: [{ value: "env.OPENAI_API_KEY" }],
+          headers: { "openai-organization": secrets[4] },
+        },
+      },
+      virtual_keys: [{ id: "team", value: secrets[1] }],
+      admin_key: secrets[2],
+      metrics_key: secrets[3],
+      store: { kind: "redis", url: "redis://:pw-secret@127.0.0.1:6379" },
+    },
+    (name) => (name === "OPENAI_API_KEY" ? secrets[0] : undefined),
+  );
+  const shown = [JSON.stringify(config), String(config.adminKey), Deno.inspect(config, { depth: 10 })].join("\n");
+  for (const secret of [...secrets, "pw-secret"]) assert.equal(shown.includes(secret), false, secret);
+  assert.equal(Redacted.value(config.adminKey!), secrets[2]);
 });

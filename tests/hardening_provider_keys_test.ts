@@ -6,7 +6,7 @@
  * gateway's.
  */
 import assert from "node:assert/strict";
-import { Effect, Exit, Layer } from "effect";
+import { Effect, Exit, Layer, Redacted } from "effect";
 import { resolveConfig } from "../src/config/load.ts";
 import type { GatewayError } from "../src/errors/GatewayError.ts";
 import { newTrace } from "../src/core/trace.ts";
@@ -133,7 +133,7 @@ Deno.test("a provider key for one provider and candidates only on others fails w
       candidates: candidatesFor("backup/echo", ["backup/other"], config),
       body: { input: "hi" },
       stream,
-      providerKey: { provider: "openai", value: CLIENT_KEY },
+      providerKey: { provider: "openai", value: Redacted.make(CLIENT_KEY) },
       signal: new AbortController().signal,
       trace,
     };

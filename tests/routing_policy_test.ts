@@ -3,6 +3,7 @@
  * cool-downs, failure classification, and the attempt plan's decisions.
  */
 import assert from "node:assert/strict";
+import { Redacted } from "effect";
 import type { ProviderConfig } from "../src/config/load.ts";
 import {
   allowsFallback,
@@ -29,7 +30,7 @@ const provider = (name: string, maxRetries: number, keys: string[] = []): Provid
   auth: "bearer",
   target: { provider: name, api: "responses", options: {} },
   baseUrl: "http://127.0.0.1:1/v1",
-  keys: keys.map((id) => ({ id, value: `sk-${id}`, weight: 1 })),
+  keys: keys.map((id) => ({ id, value: Redacted.make(`sk-${id}`), weight: 1 })),
   headers: {},
   models: [],
   retry: { ...retry, maxRetries },
@@ -102,9 +103,9 @@ Deno.test("retry-after-ms, Retry-After in seconds and Retry-After as an HTTP dat
 
 Deno.test("keys are picked by weight; weight 0 is never picked", () => {
   const pool = new KeyPool([
-    { id: "a", value: "sk-a", weight: 1 },
-    { id: "b", value: "sk-b", weight: 3 },
-    { id: "off", value: "sk-off", weight: 0 },
+    { id: "a", value: Redacted.make("sk-a"), weight: 1 },
+    { id: "b", value: Redacted.make("sk-b"), weight: 3 },
+    { id: "off", value: Redacted.make("sk-off"), weight: 0 },
   ]);
   const none = new Set<string>();
   assert.equal(pool.pick(0, none, 0)?.id, "a");
@@ -115,7 +116,11 @@ Deno.test("keys are picked by weight; weight 0 is never picked", () => {
 });
 
 Deno.test("a cooling key is skipped until its cool-down ends", () => {
-  const pool = new KeyPool([{ id: "a", value: "sk-a", weight: 1 }, { id: "b", value: "sk-b", weight: 1 }]);
+  const pool = new KeyPool([{ id: "a", value: Redacted.make("sk-a"), weight: 1 }, {
+    id: "b",
+    value: Redacted.make("sk-b"),
+    weight: 1,
+  }]);
   pool.coolDown("a", 1_000);
   const none = new Set<string>();
   for (const random of [0, 0.3, 0.6, 0.99]) assert.equal(pool.pick(500, none, random)?.id, "b");
@@ -124,9 +129,9 @@ Deno.test("a cooling key is skipped until its cool-down ends", () => {
 
 Deno.test("when every key is cooling down, the one whose cool-down ends first is used", () => {
   const pool = new KeyPool([
-    { id: "a", value: "sk-a", weight: 1 },
-    { id: "b", value: "sk-b", weight: 1 },
-    { id: "c", value: "sk-c", weight: 1 },
+    { id: "a", value: Redacted.make("sk-a"), weight: 1 },
+    { id: "b", value: Redacted.make("sk-b"), weight: 1 },
+    { id: "c", value: Redacted.make("sk-c"), weight: 1 },
   ]);
   pool.coolDown("a", 9_000);
   pool.coolDown("b", 3_000);

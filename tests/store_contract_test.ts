@@ -3,7 +3,7 @@
  * real `redis-server` at REDIS_URL; CI starts one in `.ci/services`).
  */
 import assert from "node:assert/strict";
-import { Effect, Layer, ManagedRuntime } from "effect";
+import { Effect, Layer, ManagedRuntime, Redacted } from "effect";
 import { createClient } from "redis";
 import { windowsAt } from "../src/auth/periods.ts";
 import type { AdmitRequest, UsageRecord } from "../src/auth/usage_record.ts";
@@ -107,7 +107,7 @@ const backends: Backend[] = [
       assert.ok(REDIS_URL, "REDIS_URL must name a running redis-server in CI (see .ci/services)");
       const prefix = `test:${crypto.randomUUID()}:`;
       return Promise.resolve({
-        config: { kind: "redis", url: REDIS_URL, prefix },
+        config: { kind: "redis", url: Redacted.make(REDIS_URL), prefix },
         cleanup: async () => {
           const client = createClient({ url: REDIS_URL });
           await client.connect();
@@ -120,7 +120,7 @@ const backends: Backend[] = [
     },
     poison: async (config) => {
       assert.ok(config.kind === "redis");
-      const client = createClient({ url: config.url });
+      const client = createClient({ url: Redacted.value(config.url) });
       await client.connect();
       // What `String(Math.round(NaN))` put there through the settle script's HSET.
       await client.hSet(`${config.prefix}{k}:usage`, {

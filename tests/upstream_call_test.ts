@@ -4,7 +4,7 @@
  * not a 500; a drop is a body that errors, not one that ends).
  */
 import assert from "node:assert/strict";
-import { Effect } from "effect";
+import { Effect, Redacted } from "effect";
 import { resolveConfig } from "../src/config/load.ts";
 import { adapter as responses } from "../src/upstream/adapters/responses/index.ts";
 import { MalformedEventError, readEvents as readWith } from "../src/upstream/sse_events.ts";
@@ -60,11 +60,11 @@ const providerAt = (url: string) =>
 Deno.test("the upstream call posts to {base_url}/responses with the key, the provider's headers and the body", async () => {
   const upstream = startFakeUpstream(() => ({ json: { ok: true } }));
   try {
-    const provider = { ...providerAt(upstream.url), headers: { "openai-organization": "org-1" } };
+    const provider = { ...providerAt(upstream.url), headers: { "openai-organization": Redacted.make("org-1") } };
     const response = await Effect.runPromise(
       Upstream.make().post({
         provider,
-        apiKey: "sk-secret-value",
+        apiKey: Redacted.make("sk-secret-value"),
         path: "/responses",
         body: '{"model":"m","input":"hi"}',
         signal: new AbortController().signal,
@@ -88,7 +88,7 @@ Deno.test("a reset before the first byte is a transport error naming the provide
       Effect.flip(
         Upstream.make().post({
           provider: providerAt(upstream.url),
-          apiKey: "sk-secret-value",
+          apiKey: Redacted.make("sk-secret-value"),
           path: "/responses",
           body: "{}",
           signal: new AbortController().signal,
@@ -148,7 +148,7 @@ Deno.test("a refused connection names its reason as an error code, so a closed p
       const upstream = yield* Upstream.Upstream;
       return yield* Effect.flip(upstream.post({
         provider: providerAt(closedUrl),
-        apiKey: "sk-secret-value",
+        apiKey: Redacted.make("sk-secret-value"),
         path: "/responses",
         body: "{}",
         signal: new AbortController().signal,

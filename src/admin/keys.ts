@@ -8,7 +8,7 @@
  * Every call needs `Authorization: Bearer <admin_key>`. Key values never
  * appear in an answer except the one that creates them.
  */
-import { Effect, Schema, SchemaIssue } from "effect";
+import { Effect, Redacted, Schema, SchemaIssue } from "effect";
 import { type KeyEntry, KeyRegistry } from "../auth/KeyRegistry.ts";
 import { bearerToken, digestsEqual, sha256 } from "../auth/keys.ts";
 import { periodBounds, windowsAt } from "../auth/periods.ts";
@@ -21,7 +21,7 @@ import { readJsonBody } from "../http/body.ts";
 import type { Route } from "../core/route.ts";
 
 export interface AdminOptions {
-  readonly adminKey: string;
+  readonly adminKey: Redacted.Redacted<string>;
   /** ms since the epoch, shared with `Auth` so usage is read in the same windows. */
   readonly clock?: () => number;
 }
@@ -119,7 +119,7 @@ const keyView = (entry: KeyEntry, usage: CurrentUsage | undefined, now: number) 
 export const adminRoutes = (
   options: AdminOptions,
 ): ReadonlyArray<readonly [string, Route<KeyRegistry | UsageStore>]> => {
-  const adminDigest = sha256(options.adminKey);
+  const adminDigest = sha256(Redacted.value(options.adminKey));
   const clock = options.clock ?? Date.now;
 
   // Only `Authorization: Bearer`, as documented: `x-bf-vk` is where virtual keys go, and a header

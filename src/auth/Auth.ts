@@ -9,7 +9,7 @@
  * exactly once when the request ends (served, failed or cut off), adding the
  * real tokens and cost.
  */
-import { Context, Effect, Layer } from "effect";
+import { Context, Effect, Layer, Redacted } from "effect";
 import type { GatewayConfig } from "../config/load.ts";
 import { forbidden, type GatewayError, unauthorized } from "../errors/GatewayError.ts";
 import type { Cost } from "../protocol/chat.ts";
@@ -38,7 +38,7 @@ export interface Caller {
   /** The virtual key's id (never its value), when the caller presented one. */
   readonly virtualKeyId?: string;
   /** A non-`sk-bf-` bearer accepted as a provider key (`allow_provider_keys`). */
-  readonly providerKey?: string;
+  readonly providerKey?: Redacted.Redacted<string>;
 }
 
 /** Permission to serve one request; settled exactly once when the request ends. */
@@ -48,7 +48,7 @@ export interface Grant {
    * A client-supplied provider key, for the provider of the request's primary model. A request that
    * carries one is served with it alone: candidates on other providers are skipped (`Router`).
    */
-  readonly providerKey?: { readonly provider: string; readonly value: string };
+  readonly providerKey?: { readonly provider: string; readonly value: Redacted.Redacted<string> };
   /** Records what the request used. */
   readonly settle: (settlement: Settlement) => Effect.Effect<void>;
   /** Response headers the grant adds (rate-limit state, for example). */
@@ -140,7 +140,8 @@ export const make = (config: GatewayConfig, options: AuthOptions = {}) =>
 
     const authenticate = (headers: Headers): Effect.Effect<Caller, GatewayError> => {
       const { virtualKey, bearer } = presentedCredentials(headers);
-      const providerKey = config.allowProviderKeys ? bearer : undefined;
+      // Redacted from here on: only the upstream call unwraps it, to build its auth header.
+      const providerKey = config.allowProviderKeys && bearer !== undefined ? Redacted.make(bearer) : undefined;
       if (virtualKey === undefined) {
         return providerKey !== undefined ? Effect.succeed({ providerKey }) : Effect.fail(unauthorized());
       }

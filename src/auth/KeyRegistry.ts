@@ -9,7 +9,7 @@
  * request, so a key changed or deleted on another instance is re-read (or
  * refused) at once.
  */
-import { Context, Effect, Layer } from "effect";
+import { Context, Effect, Layer, Redacted } from "effect";
 import type { GatewayConfig } from "../config/load.ts";
 import { type GatewayError, notFound } from "../errors/GatewayError.ts";
 import { conflict, storeUnavailable } from "./errors.ts";
@@ -100,7 +100,7 @@ export const make = (config: GatewayConfig) =>
     const store = yield* UsageStore;
     const fromConfig = new Map<string, KeyEntry>(config.virtualKeys.map((vk) => [vk.id, {
       id: vk.id,
-      digest: sha256Hex(vk.value),
+      digest: sha256Hex(Redacted.value(vk.value)),
       models: vk.models,
       active: vk.active,
       ...(vk.expiresAt !== undefined ? { expiresAt: Date.parse(vk.expiresAt) } : {}),

@@ -11,7 +11,7 @@
  * `settle` resolves. An amount that is not a finite number is stored as 0,
  * with a warning in the log.
  */
-import { Context, Data, Effect, Layer, Option } from "effect";
+import { Context, Data, Effect, Layer, Option, Redacted } from "effect";
 import { defaults, type StoreConfig } from "../config/load.ts";
 import { Telemetry } from "../observability/Telemetry.ts";
 import type { BudgetPeriod, Windows } from "./periods.ts";
@@ -80,7 +80,7 @@ export const layer = (store: StoreConfig | undefined): Layer.Layer<UsageStore, S
         case "kv":
           return makeKvStore(chosen.path, warn);
         case "redis":
-          return makeRedisStore(chosen.url, warn, chosen.prefix);
+          return makeRedisStore(Redacted.value(chosen.url), warn, chosen.prefix);
       }
     }),
   );

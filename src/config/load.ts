@@ -6,7 +6,7 @@
  * `"env.NAME"` secrets are resolved here, once, at start-up; every problem is
  * collected and reported by path so an operator fixes them in one go.
  */
-import { Schema, SchemaIssue } from "effect";
+import { Redacted, Schema, SchemaIssue } from "effect";
 import type { AdapterTarget, Api, WireOptions } from "./provider_api.ts";
 import { type AuthStyle, defaultAuth, implementedApis, presets } from "./presets.ts";
 import { GatewayConfigFile } from "./schema.ts";
@@ -14,7 +14,8 @@ import { GatewayConfigFile } from "./schema.ts";
 export interface ProviderKeyConfig {
   /** Stable, non-secret name for logs and metrics (`openai#0` when not given). */
   readonly id: string;
-  readonly value: string;
+  /** Unwrapped once, where `Upstream` builds the provider's request headers. */
+  readonly value: Redacted.Redacted<string>;
   readonly weight: number;
 }
 
@@ -42,7 +43,8 @@ export interface ProviderConfig {
   /** Without a trailing slash. */
   readonly baseUrl: string;
   readonly keys: ReadonlyArray<ProviderKeyConfig>;
-  readonly headers: Readonly<Record<string, string>>;
+  /** Extra headers for every call (their values may be secrets, so they are redacted too). */
+  readonly headers: Readonly<Record<string, Redacted.Redacted<string>>>;
   readonly models: ReadonlyArray<string>;
   readonly retry: RetryConfig;
   readonly timeouts: TimeoutConfig;
@@ -51,7 +53,8 @@ export interface ProviderConfig {
 
 export interface VirtualKeyConfig {
   readonly id: string;
-  readonly value: string;
+  /** Only its digest is kept once the key registry is built. */
+  readonly value: Redacted.Redacted<string>;
   readonly models: ReadonlyArray<string>;
   readonly active: boolean;
   readonly expiresAt?: string;
@@ -67,7 +70,7 @@ export interface PriceConfig {
 
 export type StoreConfig =
   | { readonly kind: "kv"; readonly path: string }
-  | { readonly kind: "redis"; readonly url: string; readonly prefix?: string }
+  | { readonly kind: "redis"; readonly url: Redacted.Redacted<string>; readonly prefix?: string }
   | { readonly kind: "memory" };
 
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
@@ -86,8 +89,8 @@ export interface GatewayConfig {
   readonly pricing: Readonly<Record<string, PriceConfig>>;
   /** Absent when the file names none: the embedded default (a local Deno KV file) applies. */
   readonly store?: StoreConfig;
-  readonly adminKey?: string;
-  readonly metricsKey?: string;
+  readonly adminKey?: Redacted.Redacted<string>;
+  readonly metricsKey?: Redacted.Redacted<string>;
   readonly logLevel: LogLevel;
   readonly logContent: boolean;
   readonly shutdownGraceMs: number;
@@ -211,15 +214,16 @@ export const resolveConfig = (raw: unknown, env: (name: string) => string | unde
   const file = decoded.value;
   const problems: string[] = [];
 
-  const secret = (value: string, path: string): string => {
-    if (!value.startsWith("env.")) return value;
+  /** A secret's value, read from the environment for `env.NAME`: redacted from here to the one place that uses it. */
+  const secret = (value: string, path: string): Redacted.Redacted<string> => {
+    if (!value.startsWith("env.")) return Redacted.make(value);
     const name = value.slice(4);
     const found = env(name);
     if (found === undefined || found === "") {
       problems.push(`${path}: environment variable ${name} is not set`);
-      return "";
+      return Redacted.make("");
     }
-    return found;
+    return Redacted.make(found);
   };
 
   const providers: Record<string, ProviderConfig> = {};
@@ -230,7 +234,7 @@ export const resolveConfig = (raw: unknown, env: (name: string) => string | unde
       value: secret(k.value, `providers.${name}.keys[${i}].value`),
       weight: k.weight ?? 1,
     }));
-    const headers: Record<string, string> = {};
+    const headers: Record<string, Redacted.Redacted<string>> = {};
     for (const [header, value] of Object.entries(p.headers ?? {})) {
       headers[header] = secret(value, `providers.${name}.headers.${header}`);
     }
@@ -295,7 +299,8 @@ export const resolveConfig = (raw: unknown, env: (name: string) => string | unde
     if (seenIds.has(vk.id)) problems.push(`${path}.id: duplicate id "${vk.id}"`);
     seenIds.add(vk.id);
     const value = secret(vk.value, `${path}.value`);
-    if (value !== "" && !value.startsWith("sk-bf-")) {
+    const plain = Redacted.value(value);
+    if (plain !== "" && !plain.startsWith("sk-bf-")) {
       problems.push(`${path}.value: a virtual key must start with "sk-bf-"`);
     }
     if (vk.expires_at !== undefined && Number.isNaN(Date.parse(vk.expires_at))) {

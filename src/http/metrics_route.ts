@@ -3,7 +3,7 @@
  * configured, it answers only `Authorization: Bearer <metrics_key>` (compared
  * as digests in constant time); otherwise it is open, like Bifrost's.
  */
-import { Effect } from "effect";
+import { Effect, Redacted } from "effect";
 import { digestsEqual, sha256 } from "../auth/keys.ts";
 import { GatewayError } from "../errors/GatewayError.ts";
 import type { Route } from "../core/route.ts";
@@ -25,8 +25,11 @@ const missingKey = () =>
     headers: { "www-authenticate": 'Bearer realm="metrics"' },
   });
 
-export const metricsRoute = (metricsKey: string | undefined, telemetry: TelemetryShape): Route<never> => {
-  const expected = metricsKey ? sha256(metricsKey) : undefined;
+export const metricsRoute = (
+  metricsKey: Redacted.Redacted<string> | undefined,
+  telemetry: TelemetryShape,
+): Route<never> => {
+  const expected = metricsKey ? sha256(Redacted.value(metricsKey)) : undefined;
   const headers = { "content-type": contentType, "cache-control": "no-store" };
   return {
     methods: {

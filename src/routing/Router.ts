@@ -14,7 +14,7 @@
  * status and headers once an attempt's upstream answered 200, and may still
  * fail over invisibly until its first output; after that it never switches.
  */
-import { Clock, Context, Effect, Layer, Random } from "effect";
+import { Clock, Context, Effect, Layer, Random, Redacted } from "effect";
 import type { GatewayConfig } from "../config/load.ts";
 import { type GatewayError, noProvider, providerKeyMismatch } from "../errors/GatewayError.ts";
 import { cancelled, type KeyOrigin } from "../errors/reasons.ts";
@@ -42,7 +42,7 @@ export interface RouteRequest {
   /** The request's custom tools by name (adapters of APIs without them hand the raw input back). */
   readonly customTools?: ReadonlySet<string>;
   /** A client-supplied key for one provider (from `allow_provider_keys`). */
-  readonly providerKey?: { readonly provider: string; readonly value: string };
+  readonly providerKey?: { readonly provider: string; readonly value: Redacted.Redacted<string> };
   /** Aborted when the client goes away: stops the upstream call and every retry. */
   readonly signal: AbortSignal;
   readonly trace: RequestTrace;
@@ -87,7 +87,7 @@ interface Attempt {
   /** The configured key used (none for a client's own key, or a provider without keys). */
   readonly keyId: string | undefined;
   /** The key sent upstream: the configured key's value or the client's own. */
-  readonly apiKey: string | undefined;
+  readonly apiKey: Redacted.Redacted<string> | undefined;
   readonly keyOrigin: KeyOrigin;
   readonly controller: AbortController;
   readonly watchdog: Watchdog;

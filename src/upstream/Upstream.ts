@@ -8,7 +8,7 @@
  * rotates keys and falls back. The gateway's layer sends through undici
  * (`undici_send.ts` says why); `make(fetch)` sends through a `fetch`.
  */
-import { Context, Data, Effect, Layer } from "effect";
+import { Context, Data, Effect, Layer, Redacted } from "effect";
 import { Agent, type Dispatcher, EnvHttpProxyAgent } from "undici";
 import type { ProviderConfig } from "../config/load.ts";
 import type { AuthStyle } from "../config/presets.ts";
@@ -16,7 +16,8 @@ import { BodyReadError, send as dispatch } from "./undici_send.ts";
 
 export interface UpstreamCall {
   readonly provider: ProviderConfig;
-  readonly apiKey: string | undefined;
+  /** The key to send: one of the provider's configured keys (the same object each time) or the client's own. */
+  readonly apiKey: Redacted.Redacted<string> | undefined;
   /** Appended to the provider's base URL (`/responses`, `/chat/completions`, `/messages`, ...). */
   readonly path: string;
   /** The request body, already serialised in the provider's wire format for this attempt. */
@@ -70,10 +71,12 @@ const authHeader = (style: AuthStyle, key: string): readonly [string, string] | 
 };
 
 export const requestHeaders = (call: Pick<UpstreamCall, "provider" | "apiKey">): Headers => {
-  const headers = new Headers(call.provider.headers);
+  const headers = new Headers();
+  for (const name in call.provider.headers) headers.set(name, Redacted.value(call.provider.headers[name]));
   headers.set("content-type", "application/json");
   headers.set("accept", "application/json, text/event-stream");
-  const auth = call.apiKey ? authHeader(call.provider.auth, call.apiKey) : undefined;
+  const key = call.apiKey === undefined ? "" : Redacted.value(call.apiKey);
+  const auth = key !== "" ? authHeader(call.provider.auth, key) : undefined;
   if (auth) headers.set(auth[0], auth[1]);
   return headers;
 };
@@ -109,7 +112,8 @@ const transportError = (call: UpstreamCall, cause: unknown) => {
  * are added per call, only for the APIs that have them.
  */
 const headerCache = () => {
-  const built = new WeakMap<ProviderConfig, Map<string | undefined, Record<string, string>>>();
+  // Keyed by the configured key's `Redacted` object: the only place its value is read, once.
+  const built = new WeakMap<ProviderConfig, Map<Redacted.Redacted<string> | undefined, Record<string, string>>>();
   return (call: UpstreamCall): Record<string, string> => {
     let byKey = built.get(call.provider);
     if (byKey === undefined) {

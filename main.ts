@@ -9,7 +9,7 @@
  * request's usage is recorded, buffered spans are flushed, and the process
  * exits 0. A second signal ends the open streams at once.
  */
-import { makeGateway } from "./src/app.ts";
+import { makeGateway, StartError } from "./src/app.ts";
 import { ConfigError, loadConfig } from "./src/config/load.ts";
 import * as Telemetry from "./src/observability/Telemetry.ts";
 
@@ -22,7 +22,11 @@ const start = async () => {
     // A bad config lists its problems; anything else (an unreachable store, a port in use) is
     // one line, not a stack trace. Neither carries a secret: messages name variables and hosts.
     console.error(
-      error instanceof ConfigError ? error.message : `gateway failed to start: ${(error as Error)?.message}`,
+      error instanceof ConfigError
+        ? error.message
+        : error instanceof StartError
+        ? `gateway failed to start: ${error.cause._tag}: ${error.message}`
+        : `gateway failed to start: ${(error as Error)?.message}`,
     );
     Deno.exit(1);
   }

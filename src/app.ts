@@ -2,7 +2,7 @@
  * Composition root: every stage's layer, built once into one `ManagedRuntime`,
  * exposed as a Web-standard fetch handler.
  */
-import { Effect, Layer, ManagedRuntime } from "effect";
+import { Cause, Clock, Context, Data, Effect, Exit, Layer, ManagedRuntime, Option } from "effect";
 import { adminRoutes } from "./admin/keys.ts";
 import * as Auth from "./auth/Auth.ts";
 import { defaultPrices } from "./auth/pricing.ts";
@@ -10,7 +10,9 @@ import * as KeyRegistry from "./auth/KeyRegistry.ts";
 import * as UsageStore from "./auth/UsageStore.ts";
 import type { GatewayConfig } from "./config/load.ts";
 import * as Settings from "./config/Settings.ts";
-import { type GatewayServices, makeHandler } from "./http/handler.ts";
+import { makeHandler } from "./http/handler.ts";
+import * as Decoder from "./decode/Decoder.ts";
+import * as Encoder from "./encode/Encoder.ts";
 import { Inflight } from "./observability/inflight.ts";
 import { ModelNames } from "./observability/metrics.ts";
 import { metricsPath, metricsRoute } from "./http/metrics_route.ts";
@@ -41,40 +43,67 @@ export interface GatewayOptions {
   readonly telemetry?: Telemetry.TelemetryShape;
   /** Where tracing reads the `OTEL_*` variables (default: the process environment). */
   readonly env?: Tracing.Env;
-  /** ms since the epoch for rate-limit windows and budget periods (tests pin it). */
-  readonly clock?: () => number;
+  /**
+   * Replaces effect's `Clock` for every stage: rate-limit windows, budget periods, key expiry,
+   * the admin API and routing's backoff all read it (tests pin the wall time here).
+   */
+  readonly clock?: Clock.Clock;
 }
 
-export const layerFor = (config: GatewayConfig, options: GatewayOptions = {}) => {
+/** The gateway could not start: the store, or the tracing exporter, failed to come up. */
+export class StartError extends Data.TaggedError("StartError")<{
+  /** What failed, by its tag (`StoreError`, ...): main.ts words its one line from it. */
+  readonly cause: UsageStore.StoreError;
+}> {
+  override get message(): string {
+    return this.cause.message;
+  }
+}
+
+/**
+ * Every stage's layer, composed once: the settings, telemetry and the clock at the bottom; the
+ * usage store and key registry that auth and the admin API share; the five stage services
+ * (`Auth`, `Decoder`, `Router` over `Upstream`, `Encoder`) on top. `tracing` is the setup
+ * `makeGateway` computed once.
+ */
+export const layerFor = (
+  config: GatewayConfig,
+  options: GatewayOptions = {},
+  tracing: Tracing.TracingSetup = Tracing.tracingSetup(options.env ?? Tracing.processEnv()),
+) => {
   const telemetry = options.telemetry ?? Telemetry.make(config.logLevel);
-  const env = options.env ?? Tracing.processEnv();
-  const tracing = Tracing.tracingSetup(env);
   const upstream = options.upstream ?? Upstream.layer;
-  return Layer.mergeAll(
+  const base = Layer.mergeAll(
     Settings.layer(config),
-    // Auth and the admin API share the key registry and the usage store (built once).
-    Auth.layer(config, options.clock ? { clock: options.clock } : {}).pipe(
-      Layer.provideMerge(KeyRegistry.layer(config)),
-      Layer.provideMerge(UsageStore.layer(config.store)),
-      Layer.provide(Layer.succeed(Telemetry.Telemetry, telemetry)),
-    ),
-    Router.layer(config).pipe(Layer.provide(tracing.enabled ? traceUpstream(upstream) : upstream)),
     Layer.succeed(Telemetry.Telemetry, telemetry),
-    tracing.enabled ? Tracing.layer(env, tracing) : Layer.empty,
+    options.clock ? Layer.succeed(Clock.Clock, options.clock) : Layer.empty,
   );
+  const stores = KeyRegistry.layer.pipe(Layer.provideMerge(UsageStore.layer));
+  const stages = Layer.mergeAll(
+    Auth.layer,
+    Decoder.layer,
+    Router.layer.pipe(Layer.provide(tracing.enabled ? traceUpstream(upstream) : upstream)),
+    Encoder.layer,
+  ).pipe(Layer.provideMerge(stores), Layer.provideMerge(base));
+  return tracing.enabled ? Layer.merge(stages, Tracing.layer(options.env ?? Tracing.processEnv(), tracing)) : stages;
 };
 
 export const makeGateway = async (config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> => {
-  const runtime = ManagedRuntime.make(layerFor(config, options) as Layer.Layer<
-    GatewayServices | KeyRegistry.KeyRegistry | UsageStore.UsageStore,
-    never
-  >);
-  const telemetry = await runtime.runPromise(Effect.service(Telemetry.Telemetry));
+  const tracing = Tracing.tracingSetup(options.env ?? Tracing.processEnv());
+  const runtime = ManagedRuntime.make(layerFor(config, options, tracing));
+  // Building the layers here, so that a store that cannot open fails start-up with its own error.
+  const built = await Effect.runPromiseExit(runtime.contextEffect);
+  if (Exit.isFailure(built)) {
+    await runtime.dispose();
+    const failure = Cause.findErrorOption(built.cause);
+    if (Option.isSome(failure)) throw new StartError({ cause: failure.value });
+    throw Cause.squash(built.cause);
+  }
+  const telemetry = Context.get(built.value, Telemetry.Telemetry);
   const inflight = new Inflight();
   telemetry.metrics?.gauge("gateway_open_streams", "SSE streams open right now.", () => inflight.openStreams);
   // Only the models the config names become metric labels; a client's invented name is `other`.
   telemetry.metrics?.labelModels(ModelNames.fromConfig(config, Object.keys(defaultPrices)));
-  const tracing = Tracing.tracingSetup(options.env ?? Tracing.processEnv());
   if (tracing.enabled) {
     // The host only: an endpoint URL may carry credentials.
     telemetry.log("info", "exporting traces over OTLP", {
@@ -91,9 +120,7 @@ export const makeGateway = async (config: GatewayConfig, options: GatewayOptions
       ...(tracing.enabled ? { tracing: Tracing.makeRequestTracing() } : {}),
       extraRoutes: [
         [metricsPath, metricsRoute(config.metricsKey, telemetry)],
-        ...(config.adminKey !== undefined
-          ? adminRoutes({ adminKey: config.adminKey, ...(options.clock ? { clock: options.clock } : {}) })
-          : []),
+        ...(config.adminKey !== undefined ? adminRoutes({ adminKey: config.adminKey }) : []),
       ],
     }),
     dispose: async () => {

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { type FakeUpstream, jsonFixture, startFakeUpstream } from "./support/fake_upstream.ts";
 import { postJson, type RunningGateway, startGateway, testConfig, VK } from "./support/gateway.ts";
+import { pinnedClock } from "./support/clock.ts";
 
 const ADMIN = "sk-admin-test-secret-42";
 const T0 = Date.UTC(2025, 0, 8, 12, 0, 45);
@@ -18,7 +19,7 @@ const withGateway = async (
 ) => {
   const upstream = startFakeUpstream(() => ({ json: completed }));
   const gateway = await startGateway(testConfig(upstream.url, { admin_key: ADMIN, ...overrides }), {
-    clock: () => T0,
+    clock: pinnedClock(() => T0),
   });
   try {
     await fn(gateway, upstream);
@@ -277,12 +278,12 @@ Deno.test("keys made through the API survive a restart on the Deno KV store, wit
   const upstream = startFakeUpstream(() => ({ json: completed }));
   const config = testConfig(upstream.url, { admin_key: ADMIN, store: { kind: "kv", path: `${dir}/gateway.kv` } });
   try {
-    const first = await startGateway(config, { clock: () => T0 });
+    const first = await startGateway(config, { clock: pinnedClock(() => T0) });
     const { value } = await (await admin(first, "POST", "/admin/keys", { id: "kept", models: ["*"] })).json();
     assert.equal(await status(ask(first, value)), 200);
     await first.close();
 
-    const second = await startGateway(config, { clock: () => T0 });
+    const second = await startGateway(config, { clock: pinnedClock(() => T0) });
     assert.equal(await status(ask(second, value)), 200);
     const kept = await (await admin(second, "GET", "/admin/keys/kept")).json();
     assert.equal(kept.source, "api");

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { type FakeUpstream, type SseStep, startFakeUpstream } from "./support/fake_upstream.ts";
 import { postJson, type RunningGateway, startGateway, testConfig, VK } from "./support/gateway.ts";
+import { pinnedClock } from "./support/clock.ts";
 
 const ADMIN = "sk-admin-test-secret-42";
 /** 12:00:45 UTC on Wednesday 2025-01-08: 15 s before the next minute. */
@@ -67,7 +68,7 @@ const withGateway = async (
   const upstream = startFakeUpstream((request) =>
     request.body.stream ? { sse: streamSteps(usage) } : { json: responseJson(usage) }
   );
-  const gateway = await startGateway(testConfig(upstream.url, overrides), { clock: () => now });
+  const gateway = await startGateway(testConfig(upstream.url, overrides), { clock: pinnedClock(() => now) });
   try {
     await fn({ upstream, gateway, at: (ms) => (now = ms) });
   } finally {
@@ -272,7 +273,7 @@ Deno.test("a stream's real tokens and cost are recorded when it ends, also when 
     const upstream = startFakeUpstream((_, index) => ({ sse: streamSteps(usageOf(1000, 500), terminals[index]) }));
     const config = testConfig(upstream.url, { admin_key: ADMIN, store: { kind: "kv", path } });
     try {
-      const gateway = await startGateway(config, { clock: () => now });
+      const gateway = await startGateway(config, { clock: pinnedClock(() => now) });
       for (let i = 0; i < 2; i++) {
         const response = await postJson(gateway, "/v1/chat/completions", {
           model: "openai/gpt-5",
@@ -284,7 +285,7 @@ Deno.test("a stream's real tokens and cost are recorded when it ends, also when 
       }
       // Closing waits for detached settlements; the reopened store shows what they recorded.
       await gateway.close();
-      const reopened = await startGateway(config, { clock: () => now });
+      const reopened = await startGateway(config, { clock: pinnedClock(() => now) });
       const usage = await keyUsage(reopened, "team-a");
       assert.equal(usage.tokens_this_minute, 3000);
       assert.equal(usage.spent_usd, 0.0125);
@@ -306,7 +307,7 @@ Deno.test("a stream the client cuts off is settled and counted, and the gateway 
     );
     const config = testConfig(upstream.url, { admin_key: ADMIN, store: { kind: "kv", path } });
     try {
-      const gateway = await startGateway(config, { clock: () => T0 });
+      const gateway = await startGateway(config, { clock: pinnedClock(() => T0) });
       const response = await postJson(gateway, "/v1/chat/completions", {
         model: "openai/gpt-5",
         stream: true,
@@ -317,7 +318,7 @@ Deno.test("a stream the client cuts off is settled and counted, and the gateway 
       await reader.cancel();
       assert.equal((await ask(gateway)).status, 200);
       await gateway.close(); // waits for the cut-off stream's settlement
-      const reopened = await startGateway(config, { clock: () => T0 });
+      const reopened = await startGateway(config, { clock: pinnedClock(() => T0) });
       const recorded = await keyUsage(reopened, "team-a");
       await reopened.close();
       assert.equal(recorded.requests_this_minute, 2);
@@ -354,10 +355,10 @@ Deno.test("usage survives a restart on the Deno KV store: a spent budget stays s
       virtual_keys: [{ id: "capped", value: VK, budget: { max_usd: 0.005, period: "1M" } }],
     });
     try {
-      const first = await startGateway(config, { clock: () => T0 });
+      const first = await startGateway(config, { clock: pinnedClock(() => T0) });
       assert.equal((await ask(first)).status, 200);
       await first.close();
-      const second = await startGateway(config, { clock: () => T0 + 86_400_000 });
+      const second = await startGateway(config, { clock: pinnedClock(() => T0 + 86_400_000) });
       assert.equal((await ask(second)).status, 402);
       await second.close();
       assert.equal(upstream.requests.length, 1);

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { createClient } from "redis";
 import { jsonFixture, startFakeUpstream } from "./support/fake_upstream.ts";
 import { postJson, type RunningGateway, startGateway, testConfig, VK } from "./support/gateway.ts";
+import { pinnedClock } from "./support/clock.ts";
 
 const REDIS_URL = Deno.env.get("REDIS_URL");
 const IN_CI = Deno.env.get("CI") === "true";
@@ -50,7 +51,7 @@ const redisTest = (
     },
   });
 
-const start = (config: Record<string, unknown>, now = T0) => startGateway(config, { clock: () => now });
+const start = (config: Record<string, unknown>, now = T0) => startGateway(config, { clock: pinnedClock(() => now) });
 
 const ask = async (gateway: RunningGateway, key = VK) => {
   const response = await postJson(gateway, "/v1/chat/completions", {

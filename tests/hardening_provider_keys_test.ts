@@ -16,6 +16,7 @@ import * as Upstream from "../src/upstream/Upstream.ts";
 import { jsonFixture } from "./support/fake_upstream.ts";
 import { postJson, VK } from "./support/gateway.ts";
 import { withPair } from "./support/routing.ts";
+import * as Settings from "../src/config/Settings.ts";
 
 const ROUTE = "/v1/chat/completions";
 /** Any Bearer that is not a virtual key: with `allow_provider_keys`, anyone can present one. */
@@ -139,7 +140,7 @@ Deno.test("a provider key for one provider and candidates only on others fails w
     };
     const exit = await Effect.runPromiseExit(
       Effect.gen(function* () {
-        const router = (yield* Router.make)(config);
+        const router = yield* Router.make.pipe(Effect.provide(Settings.layer(config)));
         return yield* (stream ? router.stream(request) : router.complete(request));
       }).pipe(Effect.provide(upstream)) as Effect.Effect<unknown, GatewayError>,
     );

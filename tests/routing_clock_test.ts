@@ -12,6 +12,7 @@ import { candidatesFor } from "../src/routing/model_ref.ts";
 import * as Router from "../src/routing/Router.ts";
 import * as Upstream from "../src/upstream/Upstream.ts";
 import { type FakeUpstream, jsonFixture, type Script, startFakeUpstream } from "./support/fake_upstream.ts";
+import * as Settings from "../src/config/Settings.ts";
 
 const answer = jsonFixture("routing/primary_answer.json");
 
@@ -81,7 +82,7 @@ Deno.test("a 429 with Retry-After is retried after exactly the asked wait, not t
         const config = configFor(upstream, {
           retry: { max_retries: 1, initial_backoff_ms: 10_000, max_backoff_ms: 20_000 },
         });
-        const router = (yield* Router.make)(config);
+        const router = yield* Router.make.pipe(Effect.provide(Settings.layer(config)));
         const { request, trace } = routeRequest(config);
         const fiber = yield* Effect.forkChild(router.complete(request));
         for (let step = 0; step < 400 && upstream.requests.length < 2; step++) {
@@ -114,7 +115,7 @@ Deno.test("a key the upstream rejected cools down for key_cooldown_ms, then is t
           key_cooldown_ms: 60_000,
           retry: { max_retries: 0 },
         });
-        const router = (yield* Router.make)(config);
+        const router = yield* Router.make.pipe(Effect.provide(Settings.layer(config)));
         const send = Effect.gen(function* () {
           const { request, trace } = routeRequest(config);
           const result = yield* router.complete(request);
@@ -151,7 +152,7 @@ Deno.test("a provider whose every key is cooling down is still tried rather than
     (upstream) =>
       Effect.gen(function* () {
         const config = configFor(upstream, { key_cooldown_ms: 60_000, retry: { max_retries: 0 } });
-        const router = (yield* Router.make)(config);
+        const router = yield* Router.make.pipe(Effect.provide(Settings.layer(config)));
         const failed = yield* Effect.flip(router.complete(routeRequest(config).request));
         assert.equal(failed.status, 502);
         assert.match(failed.message, /rejected the gateway's credentials.*\(gave up after 1 upstream attempt\)$/);

@@ -15,6 +15,7 @@ import { makeGateway } from "../src/app.ts";
 import { resolveConfig } from "../src/config/load.ts";
 import { startFakeUpstream } from "./support/fake_upstream.ts";
 import { testConfig, VK } from "./support/gateway.ts";
+import { pinnedClock } from "./support/clock.ts";
 
 const noon = Date.UTC(2025, 0, 8, 12, 0, 30);
 const at = windowsAt(noon);
@@ -28,7 +29,7 @@ const withKv = async (
   const dir = await Deno.makeTempDir();
   const path = `${dir}/gateway.kv`;
   const open = async () => {
-    const runtime = ManagedRuntime.make(Stores.layer({ kind: "kv", path }) as Layer.Layer<UsageStore>);
+    const runtime = ManagedRuntime.make(Stores.layerOf({ kind: "kv", path }) as Layer.Layer<UsageStore>);
     return { runtime, store: await runtime.runPromise(Effect.service(UsageStore)) };
   };
   let opened = await open();
@@ -192,7 +193,7 @@ Deno.test("after 300 priced streams of one key end together, shutdown has record
   await withKv(async (_store, path, reopen) => {
     const upstream = startFakeUpstream(() => ({ sse: pricedStream() }));
     const config = resolveConfig(testConfig(upstream.url, { store: { kind: "kv", path } }), () => undefined);
-    const gateway = await makeGateway(config, { clock: () => noon });
+    const gateway = await makeGateway(config, { clock: pinnedClock(() => noon) });
     const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, gateway.fetch);
     try {
       const url = `http://127.0.0.1:${(server.addr as Deno.NetAddr).port}/v1/chat/completions`;

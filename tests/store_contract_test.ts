@@ -31,7 +31,7 @@ interface Opened {
 /** Opens the store a config names; its warnings go to `logs`. */
 const open = async (config: StoreConfig, logs: string[]): Promise<Opened> => {
   const telemetry = Telemetry.make("debug", (line) => logs.push(line));
-  const layer = Stores.layer(config).pipe(Layer.provide(Layer.succeed(Telemetry.Telemetry, telemetry)));
+  const layer = Stores.layerOf(config).pipe(Layer.provide(Layer.succeed(Telemetry.Telemetry, telemetry)));
   const runtime = ManagedRuntime.make(layer as Layer.Layer<UsageStore>);
   const store = await runtime.runPromise(Effect.service(UsageStore));
   return { store, close: () => runtime.dispose() };

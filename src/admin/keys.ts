@@ -8,7 +8,7 @@
  * Every call needs `Authorization: Bearer <admin_key>`. Key values never
  * appear in an answer except the one that creates them.
  */
-import { Effect, Redacted, Schema, SchemaIssue } from "effect";
+import { Clock, Effect, Redacted, Schema, SchemaIssue } from "effect";
 import { type KeyEntry, KeyRegistry } from "../auth/KeyRegistry.ts";
 import { bearerToken, digestsEqual, sha256 } from "../auth/keys.ts";
 import { periodBounds, windowsAt } from "../auth/periods.ts";
@@ -22,8 +22,6 @@ import type { Route } from "../core/route.ts";
 
 export interface AdminOptions {
   readonly adminKey: Redacted.Redacted<string>;
-  /** ms since the epoch, shared with `Auth` so usage is read in the same windows. */
-  readonly clock?: () => number;
 }
 
 const COLLECTION = "/admin/keys";
@@ -120,7 +118,6 @@ export const adminRoutes = (
   options: AdminOptions,
 ): ReadonlyArray<readonly [string, Route<KeyRegistry | UsageStore>]> => {
   const adminDigest = sha256(Redacted.value(options.adminKey));
-  const clock = options.clock ?? Date.now;
 
   // Only `Authorization: Bearer`, as documented: `x-bf-vk` is where virtual keys go, and a header
   // that clients, proxies and logs treat as a virtual key must not also open the admin API.
@@ -134,7 +131,8 @@ export const adminRoutes = (
   const withUsage = (entry: KeyEntry) =>
     Effect.gen(function* () {
       const store = yield* UsageStore;
-      const now = clock();
+      // effect's Clock, as `Auth` reads it, so usage is read in the same windows.
+      const now = yield* Clock.currentTimeMillis;
       const usage = yield* store.usage(entry.id, windowsAt(now)).pipe(Effect.mapError(() => storeUnavailable()));
       return keyView(entry, usage, now);
     });

@@ -10,7 +10,7 @@
  * refused) at once.
  */
 import { Context, Effect, Layer, Redacted } from "effect";
-import type { GatewayConfig } from "../config/load.ts";
+import { Settings } from "../config/Settings.ts";
 import { type GatewayError, notFound } from "../errors/GatewayError.ts";
 import { conflict, storeUnavailable } from "./errors.ts";
 import { newKeyValue, sha256Hex } from "./keys.ts";
@@ -95,118 +95,118 @@ const fromStored = (key: StoredKey): KeyEntry => ({
 
 const newRevision = () => crypto.randomUUID();
 
-export const make = (config: GatewayConfig) =>
-  Effect.gen(function* () {
-    const store = yield* UsageStore;
-    const fromConfig = new Map<string, KeyEntry>(config.virtualKeys.map((vk) => [vk.id, {
-      id: vk.id,
-      digest: sha256Hex(Redacted.value(vk.value)),
-      models: vk.models,
-      active: vk.active,
-      ...(vk.expiresAt !== undefined ? { expiresAt: Date.parse(vk.expiresAt) } : {}),
-      ...(vk.rateLimit ? { rateLimit: vk.rateLimit } : {}),
-      ...(vk.budget ? { budget: vk.budget } : {}),
-      source: "config",
-    }]));
-    // Lookups are by digest: a map read on a SHA-256 reveals nothing usable about a value through timing.
-    const byDigest = new Map<string, KeyEntry>([...fromConfig.values()].map((entry) => [entry.digest, entry]));
-    const byId = new Map<string, KeyEntry>(fromConfig);
+export const make = Effect.gen(function* () {
+  const config = yield* Settings;
+  const store = yield* UsageStore;
+  const fromConfig = new Map<string, KeyEntry>(config.virtualKeys.map((vk) => [vk.id, {
+    id: vk.id,
+    digest: sha256Hex(Redacted.value(vk.value)),
+    models: vk.models,
+    active: vk.active,
+    ...(vk.expiresAt !== undefined ? { expiresAt: Date.parse(vk.expiresAt) } : {}),
+    ...(vk.rateLimit ? { rateLimit: vk.rateLimit } : {}),
+    ...(vk.budget ? { budget: vk.budget } : {}),
+    source: "config",
+  }]));
+  // Lookups are by digest: a map read on a SHA-256 reveals nothing usable about a value through timing.
+  const byDigest = new Map<string, KeyEntry>([...fromConfig.values()].map((entry) => [entry.digest, entry]));
+  const byId = new Map<string, KeyEntry>(fromConfig);
 
-    const forget = (id: string) => {
-      const old = byId.get(id);
-      if (!old || old.source === "config") return;
-      byId.delete(id);
-      byDigest.delete(old.digest);
-    };
-    const remember = (key: StoredKey): KeyEntry | undefined => {
-      // A config key keeps its id: an API key of the same id (made before the config named it) is ignored.
-      if (fromConfig.has(key.id)) return undefined;
-      forget(key.id);
-      const entry = fromStored(key);
-      byId.set(entry.id, entry);
-      byDigest.set(entry.digest, entry);
-      return entry;
-    };
-    const io = <A>(effect: Effect.Effect<A, unknown>) => effect.pipe(Effect.mapError(() => storeUnavailable()));
+  const forget = (id: string) => {
+    const old = byId.get(id);
+    if (!old || old.source === "config") return;
+    byId.delete(id);
+    byDigest.delete(old.digest);
+  };
+  const remember = (key: StoredKey): KeyEntry | undefined => {
+    // A config key keeps its id: an API key of the same id (made before the config named it) is ignored.
+    if (fromConfig.has(key.id)) return undefined;
+    forget(key.id);
+    const entry = fromStored(key);
+    byId.set(entry.id, entry);
+    byDigest.set(entry.digest, entry);
+    return entry;
+  };
+  const io = <A>(effect: Effect.Effect<A, unknown>) => effect.pipe(Effect.mapError(() => storeUnavailable()));
 
-    const readOnly = (id: string) =>
-      conflict(`Virtual key '${id}' comes from the config file and cannot be changed through the API.`);
-    const unknown = (id: string) => notFound(`No virtual key with id '${id}'.`);
+  const readOnly = (id: string) =>
+    conflict(`Virtual key '${id}' comes from the config file and cannot be changed through the API.`);
+  const unknown = (id: string) => notFound(`No virtual key with id '${id}'.`);
 
-    const shape: KeyRegistryShape = {
-      find: (digest) => {
-        const hit = byDigest.get(digest);
-        if (hit) return Effect.succeed(hit);
-        return io(store.findKey(digest)).pipe(
-          Effect.map((key) => key && key.digest === digest ? remember(key) : undefined),
-        );
-      },
-      cached: (id) => byId.get(id),
-      cachedByDigest: (digest) => byDigest.get(digest),
-      reload: (id) =>
-        io(store.getKey(id)).pipe(Effect.map((key) => {
-          if (!key) {
-            forget(id);
-            return undefined;
-          }
-          return remember(key);
-        })),
-      list: () =>
-        io(store.listKeys()).pipe(Effect.map((keys) => [
-          ...fromConfig.values(),
-          ...keys.filter((key) => !fromConfig.has(key.id)).map(fromStored).sort((a, b) => a.id.localeCompare(b.id)),
-        ])),
-      create: (input) =>
-        Effect.gen(function* () {
-          const id = input.id ?? `key-${crypto.randomUUID().slice(0, 8)}`;
-          if (fromConfig.has(id)) return yield* Effect.fail(conflict(`A virtual key with id '${id}' already exists.`));
-          const value = newKeyValue();
-          const key: StoredKey = {
-            id,
-            digest: sha256Hex(value),
-            models: input.models,
-            active: true,
-            ...(input.expires_at !== undefined ? { expires_at: input.expires_at } : {}),
-            ...(input.rate_limit !== undefined ? { rate_limit: input.rate_limit } : {}),
-            ...(input.budget !== undefined ? { budget: input.budget } : {}),
-            created_at: new Date().toISOString(),
-            revision: newRevision(),
-          };
-          const created = yield* io(store.createKey(key));
-          if (!created) return yield* Effect.fail(conflict(`A virtual key with id '${id}' already exists.`));
-          return { entry: remember(key) ?? fromStored(key), value };
-        }),
-      update: (id, patch) =>
-        Effect.gen(function* () {
-          if (fromConfig.has(id)) return yield* Effect.fail(readOnly(id));
-          const old = yield* io(store.getKey(id));
-          if (!old) return yield* Effect.fail(unknown(id));
-          const { expires_at: _e, rate_limit: _r, budget: _b, ...kept } = old;
-          const expiresAt = patch.expires_at === undefined ? old.expires_at : patch.expires_at ?? undefined;
-          const rateLimit = patch.rate_limit === undefined ? old.rate_limit : patch.rate_limit ?? undefined;
-          const budget = patch.budget === undefined ? old.budget : patch.budget ?? undefined;
-          const key: StoredKey = {
-            ...kept,
-            ...(patch.active !== undefined ? { active: patch.active } : {}),
-            ...(patch.models !== undefined ? { models: patch.models } : {}),
-            ...(expiresAt !== undefined ? { expires_at: expiresAt } : {}),
-            ...(rateLimit !== undefined ? { rate_limit: rateLimit } : {}),
-            ...(budget !== undefined ? { budget } : {}),
-            revision: newRevision(),
-          };
-          const replaced = yield* io(store.replaceKey(key));
-          if (!replaced) return yield* Effect.fail(unknown(id));
-          return remember(key) ?? fromStored(key);
-        }),
-      remove: (id) =>
-        Effect.gen(function* () {
-          if (fromConfig.has(id)) return yield* Effect.fail(readOnly(id));
-          const removed = yield* io(store.deleteKey(id));
+  const shape: KeyRegistryShape = {
+    find: (digest) => {
+      const hit = byDigest.get(digest);
+      if (hit) return Effect.succeed(hit);
+      return io(store.findKey(digest)).pipe(
+        Effect.map((key) => key && key.digest === digest ? remember(key) : undefined),
+      );
+    },
+    cached: (id) => byId.get(id),
+    cachedByDigest: (digest) => byDigest.get(digest),
+    reload: (id) =>
+      io(store.getKey(id)).pipe(Effect.map((key) => {
+        if (!key) {
           forget(id);
-          if (!removed) return yield* Effect.fail(unknown(id));
-        }),
-    };
-    return shape;
-  });
+          return undefined;
+        }
+        return remember(key);
+      })),
+    list: () =>
+      io(store.listKeys()).pipe(Effect.map((keys) => [
+        ...fromConfig.values(),
+        ...keys.filter((key) => !fromConfig.has(key.id)).map(fromStored).sort((a, b) => a.id.localeCompare(b.id)),
+      ])),
+    create: (input) =>
+      Effect.gen(function* () {
+        const id = input.id ?? `key-${crypto.randomUUID().slice(0, 8)}`;
+        if (fromConfig.has(id)) return yield* Effect.fail(conflict(`A virtual key with id '${id}' already exists.`));
+        const value = newKeyValue();
+        const key: StoredKey = {
+          id,
+          digest: sha256Hex(value),
+          models: input.models,
+          active: true,
+          ...(input.expires_at !== undefined ? { expires_at: input.expires_at } : {}),
+          ...(input.rate_limit !== undefined ? { rate_limit: input.rate_limit } : {}),
+          ...(input.budget !== undefined ? { budget: input.budget } : {}),
+          created_at: new Date().toISOString(),
+          revision: newRevision(),
+        };
+        const created = yield* io(store.createKey(key));
+        if (!created) return yield* Effect.fail(conflict(`A virtual key with id '${id}' already exists.`));
+        return { entry: remember(key) ?? fromStored(key), value };
+      }),
+    update: (id, patch) =>
+      Effect.gen(function* () {
+        if (fromConfig.has(id)) return yield* Effect.fail(readOnly(id));
+        const old = yield* io(store.getKey(id));
+        if (!old) return yield* Effect.fail(unknown(id));
+        const { expires_at: _e, rate_limit: _r, budget: _b, ...kept } = old;
+        const expiresAt = patch.expires_at === undefined ? old.expires_at : patch.expires_at ?? undefined;
+        const rateLimit = patch.rate_limit === undefined ? old.rate_limit : patch.rate_limit ?? undefined;
+        const budget = patch.budget === undefined ? old.budget : patch.budget ?? undefined;
+        const key: StoredKey = {
+          ...kept,
+          ...(patch.active !== undefined ? { active: patch.active } : {}),
+          ...(patch.models !== undefined ? { models: patch.models } : {}),
+          ...(expiresAt !== undefined ? { expires_at: expiresAt } : {}),
+          ...(rateLimit !== undefined ? { rate_limit: rateLimit } : {}),
+          ...(budget !== undefined ? { budget } : {}),
+          revision: newRevision(),
+        };
+        const replaced = yield* io(store.replaceKey(key));
+        if (!replaced) return yield* Effect.fail(unknown(id));
+        return remember(key) ?? fromStored(key);
+      }),
+    remove: (id) =>
+      Effect.gen(function* () {
+        if (fromConfig.has(id)) return yield* Effect.fail(readOnly(id));
+        const removed = yield* io(store.deleteKey(id));
+        forget(id);
+        if (!removed) return yield* Effect.fail(unknown(id));
+      }),
+  };
+  return shape;
+});
 
-export const layer = (config: GatewayConfig) => Layer.effect(KeyRegistry, make(config));
+export const layer = Layer.effect(KeyRegistry, make);

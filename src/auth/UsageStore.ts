@@ -13,6 +13,7 @@
  */
 import { Context, Data, Effect, Layer, Option, Redacted } from "effect";
 import { defaults, type StoreConfig } from "../config/load.ts";
+import { Settings } from "../config/Settings.ts";
 import { Telemetry } from "../observability/Telemetry.ts";
 import type { BudgetPeriod, Windows } from "./periods.ts";
 import { makeKvStore } from "./stores/kv.ts";
@@ -68,20 +69,23 @@ const warnings = Effect.map(Effect.serviceOption(Telemetry), (telemetry): Warn =
     onNone: () => (message, fields) => console.warn(JSON.stringify({ level: "warn", msg: message, ...fields })),
   }));
 
-/** The store a config names; without one, the embedded Deno KV file at `./data/gateway.kv`. */
-export const layer = (store: StoreConfig | undefined): Layer.Layer<UsageStore, StoreError> => {
-  const chosen = store ?? { kind: "kv", path: defaults.kvPath };
-  return Layer.effect(
-    UsageStore,
-    Effect.flatMap(warnings, (warn) => {
-      switch (chosen.kind) {
-        case "memory":
-          return Effect.succeed(makeMemoryStore(warn));
-        case "kv":
-          return makeKvStore(chosen.path, warn);
-        case "redis":
-          return makeRedisStore(Redacted.value(chosen.url), warn, chosen.prefix);
-      }
-    }),
-  );
+/** The store `store` names; without one, the embedded Deno KV file at `./data/gateway.kv`. */
+const open = (store: StoreConfig | undefined) => {
+  const chosen: StoreConfig = store ?? { kind: "kv", path: defaults.kvPath };
+  return Effect.flatMap(warnings, (warn) => {
+    switch (chosen.kind) {
+      case "memory":
+        return Effect.succeed(makeMemoryStore(warn));
+      case "kv":
+        return makeKvStore(chosen.path, warn);
+      case "redis":
+        return makeRedisStore(Redacted.value(chosen.url), warn, chosen.prefix);
+    }
+  });
 };
+
+/** The store the gateway's settings name. */
+export const layer = Layer.effect(UsageStore, Effect.flatMap(Effect.service(Settings), (settings) => open(settings.store)));
+
+/** A given store, outside a gateway (the store contract tests, tools). */
+export const layerOf = (store: StoreConfig | undefined) => Layer.effect(UsageStore, open(store));

@@ -8,9 +8,8 @@
 import { Context, Effect, Result } from "effect";
 import { Auth } from "../auth/Auth.ts";
 import { Settings } from "../config/Settings.ts";
-import { decodeRequest } from "../decode/decode.ts";
-import { ChunkEncoder } from "../encode/chunks.ts";
-import { encodeCompletion } from "../encode/completion.ts";
+import { Decoder } from "../decode/Decoder.ts";
+import { Encoder } from "../encode/Encoder.ts";
 import type { EncodeContext } from "../encode/context.ts";
 import type { GatewayError } from "../errors/GatewayError.ts";
 import { captureOutput } from "../observability/content.ts";
@@ -53,17 +52,19 @@ const noSpan: SpanHook = () => unchanged;
 
 export const chatCompletions = (request: Request, trace: RequestTrace, hooks: PipelineHooks) =>
   Effect.gen(function* () {
-    // One read of the request's services instead of three steps of the fiber.
-    const services = yield* Effect.context<Settings | Auth | Router>();
+    // One read of the request's services instead of five steps of the fiber.
+    const services = yield* Effect.context<Settings | Auth | Decoder | Router | Encoder>();
     const config = Context.get(services, Settings);
     const auth = Context.get(services, Auth);
+    const decode = Context.get(services, Decoder);
     const router = Context.get(services, Router);
+    const encode = Context.get(services, Encoder);
     const stage = hooks.stage ?? noSpan;
 
     const caller = yield* auth.authenticate(request.headers).pipe(stage("auth", trace));
     if (caller.virtualKeyId !== undefined) trace.virtualKeyId = caller.virtualKeyId;
     const raw = yield* readJsonBody(request, config.maxBodyBytes, config.bodyTimeoutMs).pipe(stage("read_body", trace));
-    const decoded = decodeRequest(raw);
+    const decoded = decode.request(raw);
     if (Result.isFailure(decoded)) return yield* Effect.fail(decoded.failure);
     const { model, fallbacks, stream, body } = decoded.success;
     trace.modelRequested = model;
@@ -117,7 +118,7 @@ export const chatCompletions = (request: Request, trace: RequestTrace, hooks: Pi
       );
       recordServed(result.attempt);
       if (trace.content) trace.content.output = result.response.output;
-      const completion = encodeCompletion(result.response, context);
+      const completion = encode.completion(result.response, context);
       yield* settle(result.response.usage ?? undefined);
       return Response.json(completion, { headers: { ...grant.headers, ...attemptHeaders(result.attempt) } });
     }
@@ -128,7 +129,7 @@ export const chatCompletions = (request: Request, trace: RequestTrace, hooks: Pi
     );
     recordServed(events.attempt());
     servingAttempt = () => (served = events.attempt());
-    const encoder = new ChunkEncoder(context);
+    const encoder = encode.chunks(context);
     const sse = sseBody({
       events: trace.content ? captureOutput(events, trace.content) : events,
       encoder,
@@ -154,4 +155,4 @@ export const chatCompletions = (request: Request, trace: RequestTrace, hooks: Pi
       status: 200,
       headers: { ...sseHeaders, ...grant.headers, ...attemptHeaders(events.attempt()) },
     });
-  }) satisfies Effect.Effect<Response, GatewayError, Settings | Auth | Router>;
+  }) satisfies Effect.Effect<Response, GatewayError, Settings | Auth | Decoder | Router | Encoder>;

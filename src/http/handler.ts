@@ -7,6 +7,8 @@
  */
 import { Effect, type ManagedRuntime } from "effect";
 import type { Auth } from "../auth/Auth.ts";
+import type { Decoder } from "../decode/Decoder.ts";
+import type { Encoder } from "../encode/Encoder.ts";
 import type { Settings } from "../config/Settings.ts";
 import type { GatewayConfig } from "../config/load.ts";
 import { methodNotAllowed, notFound } from "../errors/GatewayError.ts";
@@ -20,12 +22,14 @@ import { modelList } from "./models.ts";
 import type { Route } from "../core/route.ts";
 import { newTrace, type RequestTrace } from "../core/trace.ts";
 
-export type GatewayServices = Settings | Auth | Router | Telemetry;
+/** What the routes run with: the settings, the five stage services and telemetry. */
+export type GatewayServices = Settings | Auth | Decoder | Router | Encoder | Telemetry;
 
 /** `R` is whatever services feature routes need beyond the core ones. */
 export interface HandlerOptions<R = never> {
   readonly config: GatewayConfig;
-  readonly runtime: ManagedRuntime.ManagedRuntime<R | GatewayServices, never>;
+  /** Its error is the layers' own (a store that failed to open): `makeGateway` has already built them. */
+  readonly runtime: ManagedRuntime.ManagedRuntime<R | GatewayServices, unknown>;
   readonly telemetry: TelemetryShape;
   /** Routes added by features (admin API, metrics), keyed by path. */
   readonly extraRoutes?: ReadonlyArray<readonly [string, Route<R | GatewayServices>]>;

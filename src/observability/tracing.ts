@@ -82,7 +82,7 @@ export const tracingSetup = (env: Env): TracingSetup => {
 };
 
 /** Provides effect's `Tracer` exporting to the OTLP endpoint; flushes what is buffered when the runtime is disposed. */
-export const layer = (env: Env, setup: Extract<TracingSetup, { enabled: true }>): Layer.Layer<never> => {
+export const layer = (env: Env, setup: Extract<TracingSetup, { enabled: true }>) => {
   const otel: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) if (name.startsWith("OTEL_") && value) otel[name] = value;
   // effect enables the exporter only for an explicit `otlp` exporter and needs a service name;
@@ -95,7 +95,7 @@ export const layer = (env: Env, setup: Extract<TracingSetup, { enabled: true }>)
   return OtlpTracer.layerFromConfig().pipe(
     Layer.provide(Layer.mergeAll(FetchHttpClient.layer, serialization)),
     Layer.provide(ConfigProvider.layer(ConfigProvider.fromEnv({ env: otel }))),
-  ) as Layer.Layer<never>;
+  );
 };
 
 // ===== Request spans =====

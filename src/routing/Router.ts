@@ -15,7 +15,7 @@
  * fail over invisibly until its first output; after that it never switches.
  */
 import { Clock, Context, Effect, Layer, Random, Redacted } from "effect";
-import type { GatewayConfig } from "../config/load.ts";
+import { Settings } from "../config/Settings.ts";
 import { type GatewayError, noProvider, providerKeyMismatch } from "../errors/GatewayError.ts";
 import { cancelled, type KeyOrigin } from "../errors/reasons.ts";
 import { errorForReason } from "../errors/upstream.ts";
@@ -207,7 +207,8 @@ class RouteRun {
 
 export const make = Effect.gen(function* () {
   const upstream = yield* Upstream;
-  return (config: GatewayConfig): RouterShape => {
+  const config = yield* Settings;
+  return ((): RouterShape => {
     const pools = new Map(Object.values(config.providers).map((p) => [p.name, new KeyPool(p.keys)]));
 
     /**
@@ -420,7 +421,7 @@ export const make = Effect.gen(function* () {
       // holds only the run, so that they do not keep the `RouteRequest` (and its body) alive.
       stream: (request) => Effect.suspend(() => openStream(new RouteRun(request, candidatesOf(request)))),
     };
-  };
+  })();
 });
 
-export const layer = (config: GatewayConfig) => Layer.effect(Router, Effect.map(make, (build) => build(config)));
+export const layer = Layer.effect(Router, make);

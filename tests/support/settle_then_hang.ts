@@ -9,7 +9,7 @@ import { windowsAt } from "../../src/auth/periods.ts";
 import * as Stores from "../../src/auth/UsageStore.ts";
 
 const [path, count] = Deno.args;
-const runtime = ManagedRuntime.make(Stores.layer({ kind: "kv", path }) as Layer.Layer<Stores.UsageStore>);
+const runtime = ManagedRuntime.make(Stores.layerOf({ kind: "kv", path }) as Layer.Layer<Stores.UsageStore>);
 const store = await runtime.runPromise(Effect.service(Stores.UsageStore));
 const windows = windowsAt(Date.UTC(2025, 0, 8, 12, 0, 30));
 console.log("ready");

@@ -33,6 +33,38 @@ Deno.test("cached tokens bill at the input price when a model has no cached pric
   assert.equal(cost.total_cost, 30);
 });
 
+Deno.test("cache writes bill at the cache-write price, and at the input price when a model has none", () => {
+  const usage = {
+    input_tokens: 4_000,
+    input_tokens_details: { cached_tokens: 1_000, cache_write_tokens: 2_000 },
+    output_tokens: 0,
+  };
+  const priced = costOf(
+    { inputPerMtok: 3, cachedInputPerMtok: 0.3, cacheWritePerMtok: 3.75, outputPerMtok: 15 },
+    usage,
+  );
+  assert.equal(priced.input_tokens_cost, 0.0108); // 1,000 × 3 + 1,000 × 0.3 + 2,000 × 3.75
+  const unpriced = costOf({ inputPerMtok: 3, cachedInputPerMtok: 0.3, outputPerMtok: 15 }, usage);
+  assert.equal(unpriced.input_tokens_cost, 0.0093); // 1,000 × 3 + 1,000 × 0.3 + 2,000 × 3
+  assert.equal(unpriced.total_cost, 0.0093);
+});
+
+Deno.test("cache reads and writes count within the prompt: more than it holds bills as the prompt, never below zero", () => {
+  const price = { inputPerMtok: 3, cachedInputPerMtok: 0.3, cacheWritePerMtok: 3.75, outputPerMtok: 15 };
+  const cost = costOf(price, {
+    input_tokens: 1_000,
+    input_tokens_details: { cached_tokens: 600, cache_write_tokens: 900 },
+    output_tokens: 0,
+  });
+  assert.equal(cost.input_tokens_cost, 0.00168); // 600 × 0.3 + the remaining 400 × 3.75
+  const garbled = costOf(price, {
+    input_tokens: 1_000,
+    input_tokens_details: { cached_tokens: 0, cache_write_tokens: Number.NaN },
+    output_tokens: 0,
+  });
+  assert.equal(garbled.input_tokens_cost, 0.003);
+});
+
 Deno.test("missing or null usage details count as zero", () => {
   const cost = costOf({ inputPerMtok: 2, outputPerMtok: 8 }, {
     input_tokens: 10,
@@ -71,6 +103,11 @@ Deno.test("a dated snapshot is priced like its alias unless the table names it",
   const price = makePriceTable({});
   assert.deepEqual(price(ref("gpt-4.1-2025-04-14")), defaultPrices["gpt-4.1"]);
   assert.deepEqual(price(ref("gpt-4o-2024-05-13")), { inputPerMtok: 5, outputPerMtok: 15 });
+  assert.deepEqual(price(ref("anthropic/claude-haiku-4-5-20251001")), defaultPrices["claude-haiku-4-5"]);
+  assert.deepEqual(
+    makePriceTable({ "claude-haiku-4-5": { inputPerMtok: 2, outputPerMtok: 4 } })(ref("claude-haiku-4-5-20251001")),
+    { inputPerMtok: 2, outputPerMtok: 4 },
+  );
 });
 
 Deno.test("tokens counted against a limit are the total, or input plus output without one", () => {

@@ -158,9 +158,9 @@ Deno.test("a function_call named like a custom tool stays a function_call when t
 });
 
 Deno.test("a reasoning item with encrypted_content is forwarded together with the item that follows it", () => {
-  const reasoning = { type: "reasoning", id: "rs_1", summary: [], encrypted_content: "gAAAA-opaque" };
+  const reasoning = { type: "reasoning", summary: [], encrypted_content: "gAAAA-opaque" };
   const call = { type: "function_call", call_id: "call_1", name: "Shell", arguments: "{}" };
-  assert.deepEqual(inputOf([{ role: "user", content: "go" }, reasoning, call]), [
+  assert.deepEqual(inputOf([{ role: "user", content: "go" }, { ...reasoning, id: "rs_1" }, call]), [
     { type: "message", role: "user", content: "go" },
     reasoning,
     call,
@@ -190,7 +190,7 @@ Deno.test("a reasoning item without a summary gets the empty summary the API req
       { type: "reasoning", id: "rs_1", encrypted_content: "gAAAA" },
       { role: "assistant", content: "answer" },
     ])[0],
-    { type: "reasoning", id: "rs_1", encrypted_content: "gAAAA", summary: [] },
+    { type: "reasoning", summary: [], encrypted_content: "gAAAA" },
   );
 });
 
@@ -272,15 +272,39 @@ Deno.test("strings in a content parts array become text parts", () => {
   ]);
 });
 
-Deno.test("Anthropic thinking blocks and cache_control are not forwarded", () => {
+Deno.test("a client's cache_control breakpoint stays on its text, image and file parts", () => {
+  const cache_control = { type: "ephemeral" };
   assert.deepEqual(
-    inputOf([{
-      role: "assistant",
-      content: [
-        { type: "thinking", thinking: "hmm", signature: "sig" },
-        { type: "text", text: "answer", cache_control: { type: "ephemeral" } },
-      ],
-    }]),
-    [{ type: "message", role: "assistant", content: [{ type: "output_text", text: "answer" }] }],
+    inputOf([
+      {
+        role: "user",
+        content: [
+          { type: "text", text: "the spec", cache_control },
+          { type: "image_url", image_url: { url: "https://x.test/a.png" }, cache_control },
+          { type: "image", source: { type: "url", url: "https://x.test/b.png" }, cache_control },
+          { type: "file", file: { file_id: "file-1" }, cache_control },
+        ],
+      },
+      { role: "assistant", content: [{ type: "text", text: "read", cache_control }] },
+    ]),
+    [
+      {
+        type: "message",
+        role: "user",
+        content: [
+          { type: "input_text", text: "the spec", cache_control },
+          { type: "input_image", image_url: "https://x.test/a.png", detail: "auto", cache_control },
+          { type: "input_image", image_url: "https://x.test/b.png", detail: "auto", cache_control },
+          { type: "input_file", file_id: "file-1", cache_control },
+        ],
+      },
+      { type: "message", role: "assistant", content: [{ type: "output_text", text: "read", cache_control }] },
+    ],
   );
+});
+
+Deno.test("a cache_control that is not an object is not kept", () => {
+  assert.deepEqual(inputOf([{ role: "user", content: [{ type: "text", text: "hi", cache_control: "yes" }] }]), [
+    { type: "message", role: "user", content: [{ type: "input_text", text: "hi" }] },
+  ]);
 });

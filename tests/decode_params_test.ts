@@ -53,7 +53,7 @@ Deno.test("reasoning_effort becomes reasoning.effort, merged with an existing re
   });
 });
 
-Deno.test("stream_options, fallbacks, messages and chat-only sampling fields are never forwarded", () => {
+Deno.test("stream_options, fallbacks, messages and the chat-only sampling fields no API maps are never forwarded", () => {
   const decoded = decode({
     model: "gpt-5",
     input: "hi",
@@ -61,7 +61,6 @@ Deno.test("stream_options, fallbacks, messages and chat-only sampling fields are
     stream: true,
     stream_options: { include_usage: true, include_obfuscation: false },
     fallbacks: ["openai/gpt-4.1"],
-    stop: ["\n"],
     presence_penalty: 0.5,
     frequency_penalty: 0.5,
     seed: 7,

@@ -237,7 +237,7 @@ Deno.test("the final chunk has choices [] and the full usage, then [DONE], alway
     prompt_tokens: 12,
     completion_tokens: 5,
     total_tokens: 17,
-    prompt_tokens_details: { cached_tokens: 4 },
+    prompt_tokens_details: { cached_tokens: 4, cache_write_tokens: 0, cached_read_tokens: 4, cached_write_tokens: 0 },
     completion_tokens_details: { reasoning_tokens: 0 },
   });
   assert.equal(usage.id, "chatcmpl-stream");
@@ -261,7 +261,7 @@ Deno.test("a zero-output success with null usage still gets a role chunk, a stop
     prompt_tokens: 0,
     completion_tokens: 0,
     total_tokens: 0,
-    prompt_tokens_details: { cached_tokens: 0 },
+    prompt_tokens_details: { cached_tokens: 0, cache_write_tokens: 0, cached_read_tokens: 0, cached_write_tokens: 0 },
     completion_tokens_details: { reasoning_tokens: 0 },
   });
 });
@@ -390,6 +390,74 @@ Deno.test("url citations are sent once, as delta.annotations before the finish c
     ["(deno.com)", "(nodejs.org)"],
   );
   assert.equal(chunks.indexOf(withAnnotations[0]), chunks.length - 3);
+});
+
+/** A reasoning model's answer: a commentary message, reasoning, then the final message (issue 14, point 11). */
+const commentaryThenFinal = (): ResponsesEvent[] => {
+  const commentary = {
+    type: "message",
+    id: "msg_commentary",
+    role: "assistant",
+    phase: "commentary",
+    content: [
+      { type: "output_text", text: "I'll look up the ", annotations: [] },
+      { type: "output_text", text: "docs links.", annotations: [] },
+    ],
+  };
+  const final = {
+    type: "message",
+    id: "msg_final",
+    role: "assistant",
+    phase: "final_answer",
+    content: [{
+      type: "output_text",
+      text: "Here are the links (deno.com).",
+      annotations: [{ type: "url_citation", start_index: 19, end_index: 29, title: "Deno", url: "https://deno.com" }],
+    }],
+  };
+  const delta = (item_id: string, output_index: number, content_index: number, delta: string) => ({
+    type: "response.output_text.delta",
+    item_id,
+    output_index,
+    content_index,
+    delta,
+  });
+  return [
+    delta("msg_commentary", 0, 0, "I'll look up the "),
+    delta("msg_commentary", 0, 1, "docs "),
+    delta("msg_commentary", 0, 1, "links."),
+    { type: "response.output_item.done", output_index: 0, item: commentary },
+    { type: "response.output_item.done", output_index: 1, item: { type: "reasoning", id: "rs_1", summary: [] } },
+    delta("msg_final", 2, 0, "Here are the links"),
+    delta("msg_final", 2, 0, " (deno.com)."),
+    { type: "response.output_item.done", output_index: 2, item: final },
+    {
+      type: "response.completed",
+      response: { status: "completed", output: [commentary, { type: "reasoning", summary: [] }, final] },
+    },
+  ];
+};
+
+const JOINED = "I'll look up the docs links.\n\nHere are the links (deno.com).";
+
+Deno.test("the text of a second message item streams after a blank line, as in the JSON answer", () => {
+  const events = commentaryThenFinal();
+  const { frames } = encode(events);
+  const deltas = chunksOf(frames).flatMap((chunk) => chunk.choices[0]?.delta.content ?? []);
+  assert.deepEqual(deltas, ["I'll look up the ", "docs ", "links.", "\n\nHere are the links", " (deno.com)."]);
+  const message = accumulate(frames);
+  assert.equal(message.content, JOINED);
+  assert.equal(encodeCompletion(finalResponse(events), context()).choices[0].message.content, JOINED);
+  const [{ url_citation }] = message.annotations;
+  assert.equal(JOINED.slice(url_citation.start_index, url_citation.end_index), "(deno.com)");
+});
+
+Deno.test("message items that arrive only whole are joined by a blank line too", () => {
+  const whole = commentaryThenFinal().filter((event) => event.type !== "response.output_text.delta");
+  const message = accumulate(encode(whole).frames);
+  assert.equal(message.content, JOINED);
+  const [{ url_citation }] = message.annotations;
+  assert.equal(JOINED.slice(url_citation.start_index, url_citation.end_index), "(deno.com)");
 });
 
 Deno.test("an answer cut by max_output_tokens finishes with length, by the filter with content_filter", async () => {

@@ -33,7 +33,7 @@ Deno.test("usage carries cached and reasoning tokens in their Chat detail fields
     prompt_tokens: 12,
     completion_tokens: 5,
     total_tokens: 17,
-    prompt_tokens_details: { cached_tokens: 4 },
+    prompt_tokens_details: { cached_tokens: 4, cache_write_tokens: 0, cached_read_tokens: 4, cached_write_tokens: 0 },
     completion_tokens_details: { reasoning_tokens: 0 },
   });
   const tools = encodeCompletion(fixture("tools_and_reasoning.json"), context()).usage;
@@ -63,7 +63,7 @@ Deno.test("missing or null upstream usage gives zeros, never an absent usage", (
     prompt_tokens: 0,
     completion_tokens: 0,
     total_tokens: 0,
-    prompt_tokens_details: { cached_tokens: 0 },
+    prompt_tokens_details: { cached_tokens: 0, cache_write_tokens: 0, cached_read_tokens: 0, cached_write_tokens: 0 },
     completion_tokens_details: { reasoning_tokens: 0 },
   });
   const bare = encodeCompletion({ status: "completed", output: [] }, context());
@@ -145,13 +145,32 @@ Deno.test("a refusal becomes message.refusal with content null", () => {
 
 Deno.test("url citations become annotations, with indexes moved into the joined content of several messages", () => {
   const { message } = encodeCompletion(fixture("citations.json"), context()).choices[0];
-  assert.equal(message.content, "Searching. Deno 2 shipped (deno.com).");
+  assert.equal(message.content, "Searching. \n\nDeno 2 shipped (deno.com).");
   assert.deepEqual(message.annotations, [{
     type: "url_citation",
-    url_citation: { start_index: 26, end_index: 36, title: "Deno blog", url: "https://deno.com/blog" },
+    url_citation: { start_index: 28, end_index: 38, title: "Deno blog", url: "https://deno.com/blog" },
   }]);
   const { start_index, end_index } = message.annotations[0].url_citation;
   assert.equal(message.content?.slice(start_index, end_index), "(deno.com)");
+});
+
+Deno.test("the texts of successive message items are joined by a blank line, the parts of one message as they are", () => {
+  const message = (id: string, ...texts: string[]) => ({
+    type: "message",
+    id,
+    role: "assistant",
+    content: texts.map((text) => ({ type: "output_text", text, annotations: [] })),
+  });
+  const completion = encodeCompletion({
+    status: "completed",
+    output: [
+      message("msg_commentary", "I'll search for the ", "docs links."),
+      { type: "reasoning", id: "rs_1", summary: [] },
+      message("msg_empty", ""),
+      message("msg_final", "Here are the links."),
+    ],
+  }, context());
+  assert.equal(completion.choices[0].message.content, "I'll search for the docs links.\n\nHere are the links.");
 });
 
 Deno.test("an answer cut by max_output_tokens finishes with length, one cut by the filter with content_filter", () => {

@@ -65,6 +65,7 @@ export interface VirtualKeyConfig {
 export interface PriceConfig {
   readonly inputPerMtok: number;
   readonly cachedInputPerMtok?: number;
+  readonly cacheWritePerMtok?: number;
   readonly outputPerMtok: number;
 }
 
@@ -333,6 +334,7 @@ export const resolveConfig = (raw: unknown, env: (name: string) => string | unde
     pricing[model] = {
       inputPerMtok: price.input_per_mtok,
       ...(price.cached_input_per_mtok !== undefined ? { cachedInputPerMtok: price.cached_input_per_mtok } : {}),
+      ...(price.cache_write_per_mtok !== undefined ? { cacheWritePerMtok: price.cache_write_per_mtok } : {}),
       outputPerMtok: price.output_per_mtok,
     };
   }

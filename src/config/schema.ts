@@ -87,9 +87,11 @@ export const VirtualKey = Schema.Struct({
   budget: Schema.optionalKey(Budget),
 });
 
+/** USD per million tokens; cached input (cache reads) and cache writes bill at the input price when absent. */
 export const Price = Schema.Struct({
   input_per_mtok: NonNegativeNumber,
   cached_input_per_mtok: Schema.optionalKey(NonNegativeNumber),
+  cache_write_per_mtok: Schema.optionalKey(NonNegativeNumber),
   output_per_mtok: NonNegativeNumber,
 });
 

@@ -35,6 +35,7 @@ export interface RequestBody {
   readonly n?: number | null;
   readonly logprobs?: boolean | null;
   readonly top_logprobs?: number | null;
+  readonly stop?: string | ReadonlyArray<string> | null;
   readonly reasoning?: JsonObject | null;
   readonly reasoning_effort?: string | null;
   readonly text?: JsonObject | null;
@@ -171,6 +172,13 @@ const FIELDS: ReadonlyArray<readonly [keyof RequestBody, Check]> = [
   ],
   ["logprobs", boolean],
   ["top_logprobs", integerFrom(0, 20)],
+  [
+    "stop",
+    typed(
+      (value) => isString(value) || (Array.isArray(value) && value.every(isString)),
+      "a string or an array of strings",
+    ),
+  ],
 
   // Reasoning and output format, Responses and chat spellings.
   ["reasoning", object],

@@ -5,14 +5,22 @@
  * outputs, and `output_text` in assistant messages: the API rejects the other
  * one (`Invalid value: 'input_text'. Supported values are: 'output_text' and
  * 'refusal'`). Chat `text`/`image_url`/`file` parts and Anthropic `image`
- * blocks are translated; parts are rebuilt with only the fields the API
- * knows, so a stray `cache_control` from an Anthropic-flavoured client is not
- * rejected upstream. Text itself is never copied, only referenced.
+ * blocks are translated, rebuilt with only the fields the API knows. The one
+ * field kept beside them is the client's own `cache_control` (an
+ * Anthropic-flavoured client's prompt-cache breakpoint): the anthropic
+ * adapter places it on the block, and the Responses adapter, whose API
+ * rejects it, removes it. Text itself is never copied, only referenced.
  */
 import type { JsonObject } from "../protocol/responses.ts";
 import { at, isObject, type Path, type Problems } from "./problems.ts";
 
 export type TextType = "input_text" | "output_text";
+
+/** `part` with the client's `cache_control` breakpoint, when `from` carries one. */
+const withCacheControl = (part: JsonObject, from: Record<string, unknown>): JsonObject => {
+  if (isObject(from.cache_control)) part.cache_control = from.cache_control;
+  return part;
+};
 
 const imageFromChat = (part: Record<string, unknown>, path: Path, problems: Problems): JsonObject | undefined => {
   const image = part.image_url;
@@ -22,7 +30,7 @@ const imageFromChat = (part: Record<string, unknown>, path: Path, problems: Prob
     return undefined;
   }
   const detail = isObject(image) && typeof image.detail === "string" ? image.detail : "auto";
-  return { type: "input_image", image_url: url, detail };
+  return withCacheControl({ type: "input_image", image_url: url, detail }, part);
 };
 
 /** Anthropic `{type:"image", source:{type:"base64", media_type, data} | {type:"url", url}}`. */
@@ -33,10 +41,11 @@ const imageFromAnthropic = (
 ): JsonObject | undefined => {
   const source = part.source;
   if (isObject(source) && typeof source.url === "string") {
-    return { type: "input_image", image_url: source.url, detail: "auto" };
+    return withCacheControl({ type: "input_image", image_url: source.url, detail: "auto" }, part);
   }
   if (isObject(source) && typeof source.data === "string" && typeof source.media_type === "string") {
-    return { type: "input_image", image_url: `data:${source.media_type};base64,${source.data}`, detail: "auto" };
+    const url = `data:${source.media_type};base64,${source.data}`;
+    return withCacheControl({ type: "input_image", image_url: url, detail: "auto" }, part);
   }
   problems.expected(at(path, "source"), "a base64 or url image source");
   return undefined;
@@ -52,7 +61,7 @@ const fileFromChat = (part: Record<string, unknown>, path: Path, problems: Probl
   if (typeof file.file_id === "string") out.file_id = file.file_id;
   if (typeof file.file_data === "string") out.file_data = file.file_data;
   if (typeof file.filename === "string") out.filename = file.filename;
-  return out;
+  return withCacheControl(out, part);
 };
 
 /**
@@ -81,7 +90,7 @@ export const contentPart = (
         problems.expected(at(path, "text"), "a string");
         return undefined;
       }
-      return { type: textType, text };
+      return withCacheControl({ type: textType, text }, part);
     }
     case "refusal": {
       const refusal = part.refusal;
@@ -90,7 +99,10 @@ export const contentPart = (
         return undefined;
       }
       // Only an assistant turn can hold a refusal; elsewhere it is just text.
-      return textType === "output_text" ? { type: "refusal", refusal } : { type: textType, text: refusal };
+      return withCacheControl(
+        textType === "output_text" ? { type: "refusal", refusal } : { type: textType, text: refusal },
+        part,
+      );
     }
     case "image_url":
       return imageFromChat(part, path, problems);
@@ -98,7 +110,7 @@ export const contentPart = (
       return imageFromAnthropic(part, path, problems);
     case "file":
       return fileFromChat(part, path, problems);
-    // Anthropic thinking blocks have no Responses equivalent (reasoning needs OpenAI's encrypted content).
+    // An assistant message's thinking blocks become reasoning items (reasoning.ts); anywhere else they mean nothing.
     case "thinking":
     case "redacted_thinking":
       return undefined;

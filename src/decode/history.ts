@@ -9,7 +9,12 @@
  * - a `reasoning` item is forwarded only with the item that followed it: the
  *   API rejects `Item 'rs_…' of type 'reasoning' was provided without its
  *   required following item` (protocol.md §1.2), and one without
- *   `encrypted_content` cannot be used by a stateless request at all.
+ *   `encrypted_content` cannot be used by a stateless request at all. It is
+ *   forwarded as `{type, summary, encrypted_content}` only, as OpenAI's Codex
+ *   client replays it: with its `rs_…` id the API looks the item up and
+ *   answers 404 when it was not stored (`store: false`, Cursor's default, or
+ *   another upstream made it), and its raw `reasoning_text` content is the
+ *   model's to write, not the client's to send (issue 14, point 3).
  */
 import type { JsonObject } from "../protocol/responses.ts";
 
@@ -37,8 +42,9 @@ export class History {
   reasoning(item: JsonObject): void {
     const encrypted = item.encrypted_content;
     if (typeof encrypted !== "string" || encrypted === "") return;
-    const forwarded = Array.isArray(item.summary) ? item : { ...item, summary: [] };
-    (this.pendingReasoning ??= []).push(forwarded);
+    // The API requires `summary`, if only empty.
+    const summary = Array.isArray(item.summary) ? item.summary : [];
+    (this.pendingReasoning ??= []).push({ type: "reasoning", summary, encrypted_content: encrypted });
   }
 
   /** A call from the history: `custom_tool_call` when `name` is a custom tool of the request. */

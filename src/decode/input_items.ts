@@ -7,15 +7,16 @@
  * Anthropic blocks, and a chat list is just messages. Item types this
  * gateway does not translate (hosted-tool items such as `web_search_call`,
  * `item_reference`, types newer than this code) are passed through for the
- * upstream to judge. Messages and calls are rebuilt without their item ids
- * (`msg_…`, `fc_…`): those name items stored by one upstream, and a fallback
- * may send the request to another.
+ * upstream to judge. Messages, calls and reasoning are rebuilt without their
+ * item ids (`msg_…`, `fc_…`, `rs_…`): those name items stored by one
+ * upstream, and a fallback may send the request to another.
  */
 import type { JsonObject } from "../protocol/responses.ts";
 import { toolOutputValue } from "./content_parts.ts";
 import type { CallKind, History } from "./history.ts";
 import { addMessage } from "./messages.ts";
 import { at, isObject, type Path, type Problems } from "./problems.ts";
+import { addThinkingRun, thinkingBlock } from "./reasoning.ts";
 import { addToolResultBlock, addToolUseBlock, argumentsText } from "./tool_calls.ts";
 
 const requireString = (item: Record<string, unknown>, key: string, path: Path, problems: Problems) => {
@@ -98,6 +99,12 @@ export const addTurns = (
       case "tool_result":
         addToolResultBlock(item, path, history, problems);
         break;
+      case "thinking":
+      case "redacted_thinking": {
+        const block = thinkingBlock(item);
+        if (block !== undefined) addThinkingRun([block], history);
+        break;
+      }
       default:
         if (typeof type === "string") history.push(item as JsonObject);
         else problems.expected(at(path, "type"), "a string");

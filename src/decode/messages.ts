@@ -12,12 +12,23 @@
  *   output items, in the order they were written: the text before a
  *   `tool_use` stays a message placed before the call, and the text after
  *   a user's `tool_result` blocks (Anthropic puts them first) follows the
- *   outputs, so the model reads call, result, then the user's new words.
+ *   outputs, so the model reads call, result, then the user's new words;
+ * - an assistant turn's reasoning comes back as `reasoning_details` beside
+ *   its content, or as Anthropic `thinking`/`redacted_thinking` blocks in it
+ *   (reasoning.ts): reasoning items placed before what they preceded, the
+ *   details before the whole turn, a run of blocks where it was written.
  */
 import type { JsonObject } from "../protocol/responses.ts";
 import { contentPart, toolOutputValue } from "./content_parts.ts";
 import type { History } from "./history.ts";
 import { at, isObject, type Path, type Problems } from "./problems.ts";
+import {
+  addReasoningDetails,
+  addThinkingRun,
+  isThinkingBlock,
+  type ThinkingBlock,
+  thinkingBlock,
+} from "./reasoning.ts";
 import { addChatToolCall, addToolResultBlock, addToolUseBlock } from "./tool_calls.ts";
 
 const ROLES = new Set(["user", "assistant", "system", "developer"]);
@@ -45,22 +56,43 @@ export const addMessage = (
     return problems.add(at(path, "role"), "expected one of user, assistant, system, developer, tool", "invalid_value");
   }
   const assistant = role === "assistant";
+  if (assistant) addReasoningDetails(message.reasoning_details, history);
 
   let content: string | JsonObject[] | undefined;
   let sawToolBlocks = false;
+  /** Whether some of the content became other items (calls, outputs, reasoning): an empty rest is then no message. */
+  let split = false;
   const raw = message.content;
   if (typeof raw === "string") content = raw;
   else if (Array.isArray(raw)) {
     let parts: JsonObject[] = [];
+    let thinking: ThinkingBlock[] = [];
     const contentPath = at(path, "content");
     const textType = assistant ? "output_text" : "input_text";
     for (let i = 0; i < raw.length; i++) {
       const part = raw[i];
+      if (isThinkingBlock(part)) {
+        const block = assistant ? thinkingBlock(part) : undefined;
+        if (block === undefined) continue;
+        // Like a tool block, a run of thinking sits between the parts written before and after it.
+        if (thinking.length === 0 && parts.length > 0) {
+          history.push(messageItem(role, parts, message.phase));
+          parts = [];
+        }
+        split = true;
+        thinking.push(block);
+        continue;
+      }
+      if (thinking.length > 0) {
+        addThinkingRun(thinking, history);
+        thinking = [];
+      }
       if (isToolBlock(part)) {
         // The parts written before this block are a message of their own, placed before it.
         if (parts.length > 0) history.push(messageItem(role, parts, message.phase));
         parts = [];
         sawToolBlocks = true;
+        split = true;
         if (part.type === "tool_use") addToolUseBlock(part, at(contentPath, i), history, problems);
         else addToolResultBlock(part, at(contentPath, i), history, problems);
       } else {
@@ -68,8 +100,9 @@ export const addMessage = (
         if (converted !== undefined) parts.push(converted);
       }
     }
-    // A message that only carried tool blocks leaves nothing behind.
-    content = parts.length === 0 && sawToolBlocks ? undefined : parts;
+    // Thinking last in the content waits, as all reasoning does, for the item that follows (the turn's tool calls).
+    addThinkingRun(thinking, history);
+    content = parts.length === 0 && split ? undefined : parts;
   } else if (raw !== null && raw !== undefined) {
     problems.expected(at(path, "content"), "a string or an array of content parts");
   }

@@ -8,20 +8,40 @@
  * `max_tool_calls`) and `temperature`/`top_p`, plus `conversation` and
  * `prompt`. Mapped: chat `max_tokens`/`max_completion_tokens`,
  * `response_format`, `reasoning_effort`, `verbosity`, `logprobs`.
+ * Kept although the Responses API lacks it: chat `stop` (a string or a list),
+ * as a list of its non-empty strings, at most `MAX_STOP` of them. The
+ * Messages, Gemini and Chat APIs take it (each adapter caps it to its own
+ * limit); the Responses adapter removes it before sending.
  * Never forwarded: `stream_options` (the Responses API rejects
  * `include_usage`, cursor.md §3), `fallbacks` (the gateway's own),
- * `messages` (already converted), and chat-only sampling fields with no
- * Responses equivalent: `stop`, `presence_penalty`, `frequency_penalty`,
- * `seed`, `logit_bias` (dropping them is what every Responses bridge does;
- * the upstream would reject them as unknown parameters). `temperature` and
- * `top_p` are dropped beside a reasoning effort other than `none`, since
- * reasoning models reject them. Unknown fields are ignored.
+ * `messages` (already converted), and chat-only sampling fields no adapter
+ * maps: `presence_penalty`, `frequency_penalty`, `seed`, `logit_bias`
+ * (dropping them is what every Responses bridge does; the upstream would
+ * reject them as unknown parameters). `temperature` and `top_p` are dropped
+ * beside a reasoning effort other than `none`, since reasoning models reject
+ * them. Unknown fields are ignored.
  */
 import type { JsonObject, ResponsesRequest } from "../protocol/responses.ts";
 import type { RequestBody } from "./body_schema.ts";
 import { isObject, type Problems } from "./problems.ts";
 
 const LOGPROBS_INCLUDE = "message.output_text.logprobs";
+
+/**
+ * Most stop sequences kept. OpenAI's Chat API takes 4, Gemini 5, Anthropic far more; the
+ * adapters cap to their API's limit, this only bounds what a body can make the gateway carry.
+ */
+export const MAX_STOP = 16;
+
+/** `stop` as a list: an empty sequence would stop nothing (and the APIs refuse it). */
+const stopList = (stop: string | ReadonlyArray<string>): string[] => {
+  const list = typeof stop === "string" ? [stop] : stop;
+  const out: string[] = [];
+  for (const entry of list) {
+    if (entry !== "" && out.length < MAX_STOP) out.push(entry);
+  }
+  return out;
+};
 
 /** Fields copied as they are when present and not null. */
 const CARRIED = [
@@ -81,6 +101,11 @@ export const addParams = (body: ResponsesRequest, fields: RequestBody, format: J
   for (const key of CARRIED) {
     const value = fields[key];
     if (value !== undefined && value !== null) body[key] = value;
+  }
+
+  if (fields.stop !== undefined && fields.stop !== null) {
+    const stop = stopList(fields.stop);
+    if (stop.length > 0) body.stop = stop;
   }
 
   const maxOutput = fields.max_output_tokens ?? fields.max_completion_tokens ?? fields.max_tokens;

@@ -36,6 +36,7 @@ import {
   addUrlCitations,
   contentParts,
   encryptedDetail,
+  MESSAGE_SEPARATOR,
   REASONING_SEPARATOR,
   reasoningDetail,
   type ReasoningKind,
@@ -118,6 +119,8 @@ export class ChunkEncoder {
   private textItem: unknown = NONE;
   private textOutput: unknown = NONE;
   private textPart: unknown = NONE;
+  /** The message item whose text was written last: the next one's text starts with `MESSAGE_SEPARATOR`. */
+  private textMessage: string | undefined;
   /** Where each text part (`item:content_index`) starts in the joined content. */
   private readonly partStarts = new Map<string, number>();
   /** Items whose content or reasoning was streamed as deltas (their `done` repeats it). */
@@ -258,21 +261,32 @@ export class ChunkEncoder {
   private text(event: ResponsesEvent): void {
     const delta = event.delta;
     if (typeof delta !== "string" || delta === "") return;
+    let text = delta;
     if (
       event.item_id !== this.textItem || event.content_index !== this.textPart || event.output_index !== this.textOutput
-    ) this.startPart(event);
-    this.contentLength += delta.length;
-    this.writeJson(`{"content":${JSON.stringify(delta)}}`, null);
+    ) text = this.startPart(event) + delta;
+    this.contentLength += text.length;
+    this.writeJson(`{"content":${JSON.stringify(text)}}`, null);
   }
 
-  private startPart(event: ResponsesEvent): void {
+  /** Notes where a text part starts; returns the separator its first delta is written after. */
+  private startPart(event: ResponsesEvent): string {
     const key = deltaKey(event);
     this.textItem = event.item_id;
     this.textOutput = event.output_index;
     this.textPart = event.content_index;
     this.streamed.add(key);
+    const separator = this.separator([key]);
     const part = `${key}:${event.content_index ?? 0}`;
-    if (!this.partStarts.has(part)) this.partStarts.set(part, this.contentLength);
+    if (!this.partStarts.has(part)) this.partStarts.set(part, this.contentLength + separator.length);
+    return separator;
+  }
+
+  /** `MESSAGE_SEPARATOR` when text of another message item (one of `keys`) was written before, else "". */
+  private separator(keys: ReadonlyArray<string>): string {
+    const previous = this.textMessage;
+    this.textMessage = keys[0];
+    return previous !== undefined && this.contentLength > 0 && !keys.includes(previous) ? MESSAGE_SEPARATOR : "";
   }
 
   private annotation(event: ResponsesEvent): void {
@@ -294,10 +308,11 @@ export class ChunkEncoder {
         let start: number | undefined;
         for (const key of keys) start ??= this.partStarts.get(`${key}:${i}`);
         if (!streamed) {
-          start = this.contentLength;
+          const separator = part.text === "" ? "" : this.separator(keys);
+          start = this.contentLength + separator.length;
           if (part.text !== "") {
-            this.contentLength += part.text.length;
-            this.write({ content: part.text }, null);
+            this.contentLength = start + part.text.length;
+            this.write({ content: separator + part.text }, null);
           }
         }
         if (!annotated) addUrlCitations(part, start ?? this.contentLength, this.annotations);

@@ -2,7 +2,8 @@
  * Stage 5, encode (non-streamed): a Responses `response` into one `chat.completion`.
  *
  * Output items map as follows: `message` text parts are concatenated into `content` (their
- * url citations into `annotations`, indexes shifted into the joined text), `refusal` parts
+ * url citations into `annotations`, indexes shifted into the joined text), the texts of
+ * successive message items separated by a blank line (`MESSAGE_SEPARATOR`), `refusal` parts
  * into `refusal`; `function_call` and `custom_tool_call` items become `tool_calls` in output
  * order, with the Responses `call_id` as `id`; `reasoning` items become `reasoning` (text) and
  * `reasoning_details`. Every other item type is skipped.
@@ -16,6 +17,7 @@ import {
   addUrlCitations,
   contentParts,
   encryptedDetail,
+  MESSAGE_SEPARATOR,
   REASONING_SEPARATOR,
   reasoningDetail,
   reasoningTexts,
@@ -37,9 +39,11 @@ export const encodeCompletion = (response: ResponsesResponse, context: EncodeCon
   for (const item of Array.isArray(response.output) ? response.output : []) {
     if (item === null || typeof item !== "object") continue;
     switch (item.type) {
-      case "message":
+      case "message": {
+        const before = text.length;
         for (const part of contentParts(item)) {
           if (part.type === "output_text" && typeof part.text === "string") {
+            if (before > 0 && text.length === before && part.text !== "") text += MESSAGE_SEPARATOR;
             addUrlCitations(part, text.length, annotations);
             text += part.text;
             sawText = true;
@@ -48,6 +52,7 @@ export const encodeCompletion = (response: ResponsesResponse, context: EncodeCon
           }
         }
         break;
+      }
       case "function_call": {
         const name = stringOf(item.name) ?? "";
         const args = stringOf(item.arguments) ?? "";

@@ -80,3 +80,10 @@ export const encryptedDetail = (data: string, index: number, id: string | undefi
 
 /** Parts of one reasoning text joined; Chat has one `reasoning` string. */
 export const REASONING_SEPARATOR = "\n\n";
+
+/**
+ * Between the texts of two message items of one answer, where Chat has one `content` string:
+ * reasoning models write a commentary message before the final one (issue 14, point 11), and
+ * glued together they read "...links.Here are...". Parts of one message are joined as they are.
+ */
+export const MESSAGE_SEPARATOR = "\n\n";

@@ -10,11 +10,24 @@ export interface Cost {
   readonly total_cost: number;
 }
 
+/**
+ * Cache reads and writes of the prompt. `cached_tokens` is OpenAI's read count, which Cursor
+ * reads; `cache_write_tokens` the writes as the openai SDK types them and the Vercel AI SDK
+ * reads them (OpenRouter's spelling); `cached_read_tokens`/`cached_write_tokens` the same two
+ * counts as Bifrost's usage names them, for clients written against it.
+ */
+export interface PromptTokensDetails {
+  cached_tokens: number;
+  cache_write_tokens: number;
+  cached_read_tokens: number;
+  cached_write_tokens: number;
+}
+
 export interface ChatUsage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
-  prompt_tokens_details: { cached_tokens: number };
+  prompt_tokens_details: PromptTokensDetails;
   completion_tokens_details: { reasoning_tokens: number };
   cost?: Cost;
 }

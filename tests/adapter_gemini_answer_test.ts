@@ -147,7 +147,12 @@ const usage = (prompt: number, completion: number, total: number, cached = 0, re
   prompt_tokens: prompt,
   completion_tokens: completion,
   total_tokens: total,
-  prompt_tokens_details: { cached_tokens: cached },
+  prompt_tokens_details: {
+    cached_tokens: cached,
+    cache_write_tokens: 0,
+    cached_read_tokens: cached,
+    cached_write_tokens: 0,
+  },
   completion_tokens_details: { reasoning_tokens: reasoning },
 });
 

@@ -802,10 +802,6 @@ Deno.test("Google's other errors: per-day quota, INTERNAL, PERMISSION_DENIED, NO
 Deno.test({
   name:
     "a 200 JSON answer whose body is not JSON is reported as an answer that is not JSON, not as a dropped connection",
-  // BUG (src/routing/Router.ts, `exchange`): a whole 200 body that `response.json()` cannot parse goes to
-  // `brokenAttempt`, which calls it "dropped the connection mid-answer" (outcome "network"), though the body
-  // arrived whole (`readWhole`). It is still retried and may fall back; only the words and the outcome are wrong.
-  ignore: true,
   fn: async () => {
     await withGemini(async (env) => {
       env.serve({ body: "<html><body>Gateway Timeout</body></html>" });

@@ -78,7 +78,7 @@ Deno.test("an answer without cache writes reports them as zero, reads in both re
 
 Deno.test("a cache-write count that is not a number counts as zero", () => {
   const usage = { input_tokens: 10, input_tokens_details: { cached_tokens: 2, cache_write_tokens: "7" } };
-  assert.equal(chatUsage(usage as ResponsesUsage).prompt_tokens_details.cached_write_tokens, 0);
+  assert.equal(chatUsage(usage as unknown as ResponsesUsage).prompt_tokens_details.cached_write_tokens, 0);
 });
 
 Deno.test("the JSON answer and the stream's usage chunk carry the same cache usage", () => {

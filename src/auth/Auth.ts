@@ -107,7 +107,8 @@ export const make = Effect.gen(function* () {
   // effect's Clock, read synchronously: windows and expiry cost no fiber step (tests pin it by layer).
   const effectClock = yield* Clock.Clock;
   const clock = () => effectClock.currentTimeMillisUnsafe();
-  const priceOf = makePriceTable(config.pricing);
+  // A custom-named provider at a preset's base URL is priced as that preset (`my-groq` as `groq/...`).
+  const priceOf = makePriceTable(config.pricing, { providers: config.providers });
   const unpriced = new Set<string>();
 
   const price = (ref: ModelRef, usage: ResponsesUsage): Cost | undefined => {

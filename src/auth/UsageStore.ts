@@ -85,7 +85,10 @@ const open = (store: StoreConfig | undefined) => {
 };
 
 /** The store the gateway's settings name. */
-export const layer = Layer.effect(UsageStore, Effect.flatMap(Effect.service(Settings), (settings) => open(settings.store)));
+export const layer = Layer.effect(
+  UsageStore,
+  Effect.flatMap(Effect.service(Settings), (settings) => open(settings.store)),
+);
 
 /** A given store, outside a gateway (the store contract tests, tools). */
 export const layerOf = (store: StoreConfig | undefined) => Layer.effect(UsageStore, open(store));

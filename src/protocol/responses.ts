@@ -19,7 +19,12 @@ export interface ResponsesRequest extends JsonObject {
 
 export interface ResponsesUsage {
   readonly input_tokens?: number;
-  readonly input_tokens_details?: { readonly cached_tokens?: number } | null;
+  readonly input_tokens_details?: {
+    /** Prompt tokens read from the provider's cache. */
+    readonly cached_tokens?: number;
+    /** Prompt tokens written to the provider's cache (Anthropic, OpenRouter): billed at their own price. */
+    readonly cache_write_tokens?: number;
+  } | null;
   readonly output_tokens?: number;
   readonly output_tokens_details?: { readonly reasoning_tokens?: number } | null;
   readonly total_tokens?: number;

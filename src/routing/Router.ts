@@ -318,6 +318,10 @@ export const make = Effect.gen(function* () {
       try {
         json = await response.json();
       } catch (cause) {
+        // The body arrived whole (`readWhole`) but is not JSON (a proxy's HTML page): not a drop.
+        if (cause instanceof SyntaxError && !run.cancelled && attempt.watchdog.fired === undefined) {
+          return { failure: streamBroken(provider.name, "answered 200 with a body that is not JSON", "invalid_body") };
+        }
         return broken(cause);
       }
       attempt.watchdog.stop();

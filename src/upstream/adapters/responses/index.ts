@@ -24,13 +24,46 @@ const foreignReasoning = (item: JsonObject): boolean =>
   item.type === "reasoning" && typeof item.encrypted_content === "string" &&
   openReasoning(item.encrypted_content).api !== "responses";
 
-/** The canonical body as this API takes it: the same object when nothing needs to go (the usual case). */
+const hasCacheControl = (part: unknown): boolean =>
+  part !== null && typeof part === "object" && (part as JsonObject).cache_control !== undefined;
+
+/** The parts of an item that a client may have marked with Anthropic's `cache_control`. */
+const partsOf = (item: JsonObject): unknown => item.type === "message" ? item.content : item.output;
+
+/** Whether an item carries a part with `cache_control`, a field this API does not know (it answers 400). */
+const markedForCache = (item: JsonObject): boolean => {
+  const parts = partsOf(item);
+  return Array.isArray(parts) && parts.some(hasCacheControl);
+};
+
+const withoutCacheControl = (item: JsonObject): JsonObject => {
+  const field = item.type === "message" ? "content" : "output";
+  const parts = (partsOf(item) as unknown[]).map((part) => {
+    if (!hasCacheControl(part)) return part;
+    const { cache_control: _, ...rest } = part as JsonObject;
+    return rest;
+  });
+  return { ...item, [field]: parts };
+};
+
+/**
+ * The canonical body as this API takes it: the same object when nothing needs to go (the usual
+ * case, found by one scan of the input). Goes: `stop`, reasoning another API made, and
+ * `cache_control` marks kept for Claude.
+ */
 const forResponses = (canonical: ResponsesRequest): ResponsesRequest => {
   const input = canonical.input;
-  const dropInput = Array.isArray(input) && input.some(foreignReasoning);
-  if (!dropInput && canonical.stop === undefined) return canonical;
+  const items = Array.isArray(input) ? input : [];
+  const dropReasoning = items.some(foreignReasoning);
+  const dropMarks = items.some(markedForCache);
+  if (!dropReasoning && !dropMarks && canonical.stop === undefined) return canonical;
   const { stop: _stop, ...rest } = canonical;
-  return dropInput ? { ...rest, input: (input as JsonObject[]).filter((item) => !foreignReasoning(item)) } : rest;
+  if (!dropReasoning && !dropMarks) return rest;
+  const kept = dropReasoning ? items.filter((item) => !foreignReasoning(item)) : items;
+  return {
+    ...rest,
+    input: dropMarks ? kept.map((item) => markedForCache(item) ? withoutCacheControl(item) : item) : kept,
+  };
 };
 
 /** The body serialised without its closing brace, once per canonical request. */

@@ -30,6 +30,7 @@ import { unwrapCustomInput } from "../../../protocol/custom_tools.ts";
 import { unavailable } from "../../../errors/reasons.ts";
 import type { JsonObject, ResponsesEvent } from "../../../protocol/responses.ts";
 import { MalformedEventError } from "../../sse_events.ts";
+import { CustomInputReader } from "../anthropic/custom_input.ts";
 import { sealReasoning } from "../reasoning_envelope.ts";
 import { failureEvent, type SseMessage, type StreamTranslator } from "../types.ts";
 import { inBandReason } from "./failure.ts";
@@ -76,6 +77,8 @@ interface ToolCall {
   /** -1 until the call is opened (named). */
   outputIndex: number;
   custom: boolean;
+  /** A custom tool's call: decodes the raw input out of `{"input": "..."}` as the fragments arrive. */
+  reader: CustomInputReader | undefined;
 }
 
 export class ChatStreamTranslator implements StreamTranslator {
@@ -345,7 +348,7 @@ export class ChatStreamTranslator implements StreamTranslator {
     } else if (id !== undefined) call = this.callsByKey.get(`@${id}`);
     else call = this.lastCall;
     if (call === undefined) {
-      call = { callId: id ?? "", name: "", args: "", itemId: "", outputIndex: -1, custom: false };
+      call = { callId: id ?? "", name: "", args: "", itemId: "", outputIndex: -1, custom: false, reader: undefined };
       this.calls.push(call);
       if (index !== undefined) this.callsByKey.set(`#${index}`, call);
       if (id !== undefined) this.callsByKey.set(`@${id}`, call);
@@ -363,14 +366,31 @@ export class ChatStreamTranslator implements StreamTranslator {
       call.args += args;
       if (call.name === "") return; // held until named
       this.openCall(call, out);
-      if (call.args !== "" && !call.custom) this.argsDelta(call, call.args, out);
+      if (call.args !== "") this.argsDelta(call, call.args, out);
     } else if (args !== "") {
       call.args += args;
-      if (!call.custom) this.argsDelta(call, args, out);
+      this.argsDelta(call, args, out);
     }
   }
 
+  /**
+   * New argument text of an open call: a function call's as it is; a custom tool's decoded out of
+   * its `{"input": "..."}` as it arrives, so the client sees the raw text stream as it would from
+   * the Responses API (the rest, or another shape, comes when the call closes).
+   */
   private argsDelta(call: ToolCall, delta: string, out: ResponsesEvent[]): void {
+    if (call.custom) {
+      const input = (call.reader ??= new CustomInputReader()).push(delta);
+      if (input !== "") {
+        out.push({
+          type: "response.custom_tool_call_input.delta",
+          item_id: call.itemId,
+          output_index: call.outputIndex,
+          delta: input,
+        });
+      }
+      return;
+    }
     out.push({
       type: "response.function_call_arguments.delta",
       item_id: call.itemId,
@@ -477,18 +497,20 @@ export class ChatStreamTranslator implements StreamTranslator {
       if (call.outputIndex < 0) {
         if (call.name === "") continue;
         this.openCall(call, out);
-        if (call.args !== "" && !call.custom) this.argsDelta(call, call.args, out);
+        if (call.args !== "") this.argsDelta(call, call.args, out);
       }
       let item: JsonObject;
       if (call.custom) {
         // The model filled `{"input": ...}` (CUSTOM_TOOL_PARAMETERS); the client's tool wants the raw text.
-        const input = unwrapCustomInput(call.args);
-        if (input !== "") {
+        const streamed = call.reader?.emitted ?? "";
+        const input = customInput(call.args, streamed);
+        const rest = input.startsWith(streamed) ? input.slice(streamed.length) : "";
+        if (rest !== "") {
           out.push({
             type: "response.custom_tool_call_input.delta",
             item_id: call.itemId,
             output_index: call.outputIndex,
-            delta: input,
+            delta: rest,
           });
         }
         item = {
@@ -519,6 +541,16 @@ export class ChatStreamTranslator implements StreamTranslator {
     out.push({ type: "response.output_item.done", output_index: outputIndex, item });
   }
 }
+
+/**
+ * A custom tool call's raw input: the `input` (or `patch`) of its whole JSON arguments; when the
+ * arguments were cut short (`length`) inside `{"input": "...`, the text decoded so far (`streamed`),
+ * as the Responses API would have streamed it; otherwise the arguments as they came.
+ */
+const customInput = (args: string, streamed: string): string => {
+  const unwrapped = unwrapCustomInput(args);
+  return unwrapped === args && streamed !== "" ? streamed : unwrapped;
+};
 
 /**
  * Merges one streamed `reasoning_details` entry into those kept, by its `index` (its position

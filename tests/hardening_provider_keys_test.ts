@@ -135,7 +135,6 @@ Deno.test("a provider key for one provider and candidates only on others fails w
       body: { input: "hi" },
       stream,
       providerKey: { provider: "openai", value: Redacted.make(CLIENT_KEY) },
-      signal: new AbortController().signal,
       trace,
     };
     const exit = await Effect.runPromiseExit(

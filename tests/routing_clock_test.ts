@@ -37,7 +37,6 @@ const routeRequest = (config: ReturnType<typeof configFor>) => {
       candidates: candidatesFor("openai/gpt-5", [], config),
       body: { input: "hi" },
       stream: false,
-      signal: new AbortController().signal,
       trace,
     } satisfies Router.RouteRequest,
   };

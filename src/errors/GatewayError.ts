@@ -100,3 +100,13 @@ export const providerKeyMismatch = (provider: string) =>
     code: "provider_key_mismatch",
     param: "model",
   });
+
+/** The client went away before its answer; nobody reads this, but telemetry records it (499, as nginx logs it). */
+export const clientClosed = () =>
+  new GatewayError({
+    status: 499,
+    type: "request_cancelled",
+    message: "The client closed the request.",
+    param: null,
+    code: "client_closed_request",
+  });

@@ -9,7 +9,7 @@
  * (part of) the key.
  */
 import type { FailureReason } from "./reasons.ts";
-import { GatewayError } from "./GatewayError.ts";
+import { clientClosed, GatewayError } from "./GatewayError.ts";
 
 const retryAfterHeader = (ms: number | undefined): Readonly<Record<string, string>> | undefined =>
   ms === undefined ? undefined : { "retry-after": String(Math.ceil(ms / 1000)) };
@@ -119,8 +119,7 @@ export const errorForReason = (reason: FailureReason): GatewayError => {
     case "ModelNotFound":
       return make(404, reason.type ?? "invalid_request_error", reason.message, "model_not_found", reason.param);
     case "Cancelled":
-      // Nobody reads it; telemetry records it (499, as nginx logs it).
-      return make(499, "request_cancelled", "The client closed the request.", "client_closed_request");
+      return clientClosed();
   }
 };
 

@@ -79,7 +79,6 @@ export const chatCompletions = (request: Request, trace: RequestTrace, hooks: Pi
       stream,
       ...(grant.providerKey ? { providerKey: grant.providerKey } : {}),
       customTools: decoded.success.customTools,
-      signal: request.signal,
       trace,
     };
 
@@ -114,7 +113,8 @@ export const chatCompletions = (request: Request, trace: RequestTrace, hooks: Pi
     if (!stream) {
       const result = yield* router.complete(routeRequest).pipe(
         stage("route", trace),
-        Effect.tapError(() => settle(undefined)),
+        // A failure, or the client going away (which interrupts this fiber): the admitted request is settled.
+        Effect.onError(() => settle(undefined)),
       );
       recordServed(result.attempt);
       if (trace.content) trace.content.output = result.response.output;
@@ -125,7 +125,7 @@ export const chatCompletions = (request: Request, trace: RequestTrace, hooks: Pi
 
     const events = yield* router.stream(routeRequest).pipe(
       stage("route", trace),
-      Effect.tapError(() => settle(undefined)),
+      Effect.onError(() => settle(undefined)),
     );
     recordServed(events.attempt());
     servingAttempt = () => (served = events.attempt());

@@ -11,7 +11,7 @@ import type { Decoder } from "../decode/Decoder.ts";
 import type { Encoder } from "../encode/Encoder.ts";
 import type { Settings } from "../config/Settings.ts";
 import type { GatewayConfig } from "../config/load.ts";
-import { methodNotAllowed, notFound } from "../errors/GatewayError.ts";
+import { clientClosed, methodNotAllowed, notFound } from "../errors/GatewayError.ts";
 import { asGatewayError, toResponse } from "../errors/response.ts";
 import type { Inflight } from "../observability/inflight.ts";
 import type { Telemetry, TelemetryShape } from "../observability/Telemetry.ts";
@@ -135,6 +135,8 @@ export const makeHandler = <R = never>(
         trace.routePattern = prefixRoutes.find(([, candidate]) => candidate === route)?.[0];
       }
       const run = handler(request, trace);
+      // The request's signal interrupts its fiber: a client that goes away stops the upstream
+      // call, a backoff sleep, everything the request was doing.
       response = await runtime.runPromise(
         (tracing && path !== "/health" ? tracing.request(trace, request)(run) : run).pipe(
           Effect.catch((error) =>
@@ -144,7 +146,13 @@ export const makeHandler = <R = never>(
             })
           ),
         ),
+        { signal: request.signal },
       ).catch((defect) => {
+        if (request.signal.aborted) {
+          // Interrupted because the client left: nobody reads this answer, but the trace records it (499).
+          trace.errorType = "client_cancelled";
+          return toResponse(clientClosed());
+        }
         try {
           telemetry.log("error", "unexpected failure", {
             request_id: trace.requestId,

@@ -43,8 +43,6 @@ export interface RouteRequest {
   readonly customTools?: ReadonlySet<string>;
   /** A client-supplied key for one provider (from `allow_provider_keys`). */
   readonly providerKey?: { readonly provider: string; readonly value: Redacted.Redacted<string> };
-  /** Aborted when the client goes away: stops the upstream call and every retry. */
-  readonly signal: AbortSignal;
   readonly trace: RequestTrace;
 }
 
@@ -121,13 +119,17 @@ class RouteRun {
   readonly trace: RequestTrace;
   cancelled = false;
   active: Attempt | undefined;
+  /** `cancel`, bound once: the listener each attempt's exchange registers on its interruption signal. */
+  readonly onInterrupt = () => this.cancel();
   /** Keys the next pick must avoid (set for a rotation). */
   exclude = noKeys;
   /** The canonical body, until no attempt can follow (see `commit`). */
   private canonical: ResponsesRequest | undefined;
-  private readonly signal: AbortSignal;
-  private readonly wakers = new Set<() => void>();
-  private readonly onAbort = () => this.cancel();
+  /**
+   * Aborted by `cancel`: interrupts a fail-over that runs after a stream's headers went out (a
+   * backoff sleep, the next attempt), which no request fiber is there to interrupt any more.
+   */
+  readonly detached = new AbortController();
 
   constructor(request: RouteRequest, candidates: ReadonlyArray<Candidate>) {
     this.plan = new AttemptPlan(candidates);
@@ -136,9 +138,6 @@ class RouteRun {
     this.customTools = request.customTools;
     this.trace = request.trace;
     this.canonical = request.body;
-    this.signal = request.signal;
-    if (request.signal.aborted) this.cancelled = true;
-    else request.signal.addEventListener("abort", this.onAbort, { once: true });
   }
 
   /** The canonical body, for the next attempt's adapter. */
@@ -172,7 +171,11 @@ class RouteRun {
     trace.upstreamMs = (trace.upstreamMs ?? 0) + ms;
   }
 
-  /** The client went away: abort the attempt in flight and wake any backoff sleep. */
+  /**
+   * The client went away: abort the attempt in flight and any detached fail-over. Reached by
+   * interruption of the request's fiber while it waits on an attempt (see `answer`), or by a
+   * committed stream's `cancel`.
+   */
   cancel(): void {
     if (this.cancelled) return;
     this.cancelled = true;
@@ -182,23 +185,10 @@ class RouteRun {
       active.watchdog.stop();
       active.controller.abort();
     }
-    for (const wake of this.wakers) wake();
-  }
-
-  /** Fails with the cancellation as soon as the client goes away (raced against backoff sleeps). */
-  whenCancelled(): Effect.Effect<never, GatewayError> {
-    return Effect.callback<never, GatewayError>((resume) => {
-      if (this.cancelled) return resume(Effect.fail(errorForReason(cancelled())));
-      const wake = () => resume(Effect.fail(errorForReason(cancelled())));
-      this.wakers.add(wake);
-      return Effect.sync(() => {
-        this.wakers.delete(wake);
-      });
-    });
+    this.detached.abort();
   }
 
   dispose(): void {
-    this.signal.removeEventListener("abort", this.onAbort);
     this.active?.watchdog.stop();
   }
 }
@@ -368,7 +358,8 @@ export const make = Effect.gen(function* () {
         run.record(attempt, failure.outcome, step.next === "stop" ? undefined : step.next);
         if (step.next === "stop") return yield* Effect.fail(step.error);
         if (step.next === "rotate") run.exclude = run.plan.failed(provider.name);
-        if (step.delayMs > 0) yield* Effect.raceFirst(Effect.sleep(step.delayMs), run.whenCancelled());
+        // Interruptible: a client that goes away interrupts the request's fiber, sleep included.
+        if (step.delayMs > 0) yield* Effect.sleep(step.delayMs);
       });
 
     /** Attempts until one answers 200 (and, for JSON, delivers its answer), or the plan stops. */
@@ -384,7 +375,11 @@ export const make = Effect.gen(function* () {
           if (candidate === undefined) return yield* Effect.fail(noCandidateError(run));
           const now = clock.currentTimeMillisUnsafe();
           const attempt = begin(run, candidate, now, random.nextDoubleUnsafe());
-          const result = yield* Effect.promise(() => exchange(run, attempt, post));
+          // The exchange takes the fiber's interruption as its signal: the client going away aborts it.
+          const result = yield* Effect.promise((signal) => {
+            signal.addEventListener("abort", run.onInterrupt, { once: true });
+            return exchange(run, attempt, post).finally(() => signal.removeEventListener("abort", run.onInterrupt));
+          });
           if (result.answered) return result.answered;
           yield* afterFailure(run, attempt, result.failure);
         }
@@ -395,10 +390,14 @@ export const make = Effect.gen(function* () {
       Effect.gen(function* () {
         // Fail-overs after the headers went out run with this request's services (its Clock included).
         const runPromise = Effect.runPromiseWith(yield* Effect.context<never>());
-        const first = yield* answer(run).pipe(Effect.tapError(() => Effect.sync(() => run.dispose())));
+        // On failure or interruption alike: no stream will take the run over.
+        const first = yield* answer(run).pipe(Effect.onError(() => Effect.sync(() => run.dispose())));
         return routedStream({
           first,
-          failover: (failure, failed) => runPromise(Effect.andThen(afterFailure(run, failed, failure), answer(run))),
+          failover: (failure, failed) =>
+            runPromise(Effect.andThen(afterFailure(run, failed, failure), answer(run)), {
+              signal: run.detached.signal,
+            }),
           committed: (attempt) => {
             run.record(attempt, "ok");
             run.commit();

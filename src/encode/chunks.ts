@@ -27,7 +27,17 @@ import type { ChatCompletionChunk, ChatDelta, FinishReason, UrlCitation } from "
 import type { AttemptInfo } from "../core/model.ts";
 import type { JsonObject, ResponsesEvent, ResponsesResponse, ResponsesUsage } from "../protocol/responses.ts";
 import { errorForReason } from "../errors/upstream.ts";
-import { isFailureEvent } from "../protocol/events.ts";
+import {
+  type AnnotationEvent,
+  type FailedEvent,
+  type ItemRef,
+  knownEvent,
+  type LifecycleEvent,
+  type ReasoningDeltaEvent,
+  type TextDeltaEvent,
+  type ToolDeltaEvent,
+  type ToolDoneEvent,
+} from "../protocol/events.ts";
 import { reasonFromEvent } from "../protocol/responses_failures.ts";
 import { type EncodeContext, extraFields } from "./context.ts";
 import { unwrapCustomInput } from "../protocol/custom_tools.ts";
@@ -78,7 +88,10 @@ const streamEnded = () =>
 const NONE = Symbol("none");
 
 /** `item_id` of an item event, or its `output_index` when an upstream leaves the id out. */
-const deltaKey = (event: ResponsesEvent): string =>
+/** An upstream's item, which is JSON of any shape until checked. */
+const isJsonObject = (value: unknown): value is JsonObject => value !== null && typeof value === "object";
+
+const deltaKey = (event: ItemRef): string =>
   typeof event.item_id === "string" ? event.item_id : `#${event.output_index}`;
 
 export class ChunkEncoder {
@@ -151,8 +164,10 @@ export class ChunkEncoder {
    * SSE text for one event ("" when it produces nothing). `now` (`performance.now()`) dates its
    * chunks' `extra_fields.latency`; a writer that encodes several events at once reads the clock once.
    */
-  push(event: ResponsesEvent, now: number = performance.now()): string {
+  push(raw: ResponsesEvent, now: number = performance.now()): string {
     if (this.finished) return "";
+    const event = knownEvent(raw);
+    if (event === undefined) return "";
     this.now = now;
     switch (event.type) {
       case "response.output_text.delta":
@@ -199,7 +214,7 @@ export class ChunkEncoder {
         break;
       case "error":
       case "response.failed":
-        this.fail(event);
+        this.fail(event, raw);
         break;
     }
     const out = this.out;
@@ -251,14 +266,14 @@ export class ChunkEncoder {
     }}]${this.extrasHead}${latency}${this.extrasTail}${this.chunkIndex++}}}${FRAME_END}`;
   }
 
-  private noteModel(response: unknown): void {
-    const model = (response as ResponsesResponse | undefined)?.model;
+  private noteModel(response: ResponsesResponse | undefined): void {
+    const model = response?.model;
     if (typeof model === "string") this.deployment = model;
   }
 
   // ===== Text and refusals =====
 
-  private text(event: ResponsesEvent): void {
+  private text(event: TextDeltaEvent): void {
     const delta = event.delta;
     if (typeof delta !== "string" || delta === "") return;
     let text = delta;
@@ -270,7 +285,7 @@ export class ChunkEncoder {
   }
 
   /** Notes where a text part starts; returns the separator its first delta is written after. */
-  private startPart(event: ResponsesEvent): string {
+  private startPart(event: TextDeltaEvent): string {
     const key = deltaKey(event);
     this.textItem = event.item_id;
     this.textOutput = event.output_index;
@@ -289,7 +304,7 @@ export class ChunkEncoder {
     return previous !== undefined && this.contentLength > 0 && !keys.includes(previous) ? MESSAGE_SEPARATOR : "";
   }
 
-  private annotation(event: ResponsesEvent): void {
+  private annotation(event: AnnotationEvent): void {
     const key = deltaKey(event);
     this.annotated.add(key);
     const offset = this.partStarts.get(`${key}:${event.content_index ?? 0}`) ?? this.contentLength;
@@ -325,7 +340,7 @@ export class ChunkEncoder {
   // ===== Reasoning =====
 
   /** A summary or raw-reasoning delta: `delta.reasoning` plus the matching `reasoning_details` entry. */
-  private reasoning(event: ResponsesEvent, kind: ReasoningKind, part: unknown): void {
+  private reasoning(event: ReasoningDeltaEvent, kind: ReasoningKind, part: unknown): void {
     const delta = event.delta;
     if (typeof delta !== "string" || delta === "") return;
     let text = delta;
@@ -376,7 +391,7 @@ export class ChunkEncoder {
 
   // ===== Tool calls =====
 
-  private findTool(event: ResponsesEvent): ToolCall | undefined {
+  private findTool(event: ItemRef): ToolCall | undefined {
     const call = typeof event.item_id === "string" ? this.toolsByKey.get(event.item_id) : undefined;
     return call ?? (event.output_index !== undefined ? this.toolsByKey.get(`#${event.output_index}`) : undefined);
   }
@@ -400,7 +415,7 @@ export class ChunkEncoder {
     return call;
   }
 
-  private toolDelta(event: ResponsesEvent): void {
+  private toolDelta(event: ToolDeltaEvent): void {
     const delta = event.delta;
     const call = this.findTool(event);
     if (call === undefined || call.done || typeof delta !== "string" || delta === "") return;
@@ -410,7 +425,7 @@ export class ChunkEncoder {
     this.writeJson(`{"tool_calls":[{"index":${call.index},"function":{"arguments":${JSON.stringify(delta)}}}]}`, null);
   }
 
-  private toolDone(event: ResponsesEvent, final: unknown): void {
+  private toolDone(event: ToolDoneEvent, final: unknown): void {
     const call = this.findTool(event);
     if (call !== undefined) this.closeTool(call, final);
   }
@@ -466,18 +481,16 @@ export class ChunkEncoder {
     return keys;
   }
 
-  private itemAdded(raw: unknown, outputIndex: unknown): void {
-    if (raw === null || typeof raw !== "object") return;
-    const item = raw as JsonObject;
+  private itemAdded(item: unknown, outputIndex: unknown): void {
+    if (!isJsonObject(item)) return;
     if (item.type !== "function_call" && item.type !== "custom_tool_call") return;
     const keys = this.itemKeys(item, outputIndex);
     if (keys.some((key) => this.toolsByKey.has(key))) return;
     this.openTool(item, keys);
   }
 
-  private itemDone(raw: unknown, outputIndex: unknown): void {
-    if (raw === null || typeof raw !== "object") return;
-    const item = raw as JsonObject;
+  private itemDone(item: unknown, outputIndex: unknown): void {
+    if (!isJsonObject(item)) return;
     const keys = this.itemKeys(item, outputIndex);
     if (keys.some((key) => this.doneItems.has(key))) return;
     for (const key of keys) this.doneItems.add(key);
@@ -503,8 +516,8 @@ export class ChunkEncoder {
 
   // ===== Terminal events =====
 
-  private complete(event: ResponsesEvent): void {
-    const response = event.response as ResponsesResponse | undefined;
+  private complete(event: LifecycleEvent): void {
+    const response = event.response;
     this.noteModel(response);
     this.usage = response?.usage ?? undefined;
     // Items the upstream never closed with an event (some send only the final response).
@@ -528,15 +541,13 @@ export class ChunkEncoder {
     this.finished = true;
   }
 
-  private fail(event: ResponsesEvent): void {
-    const usage = (event.response as ResponsesResponse | undefined)?.usage;
+  private fail(event: FailedEvent, raw: ResponsesEvent): void {
+    const usage = event.response?.usage;
     if (usage) this.usage = usage;
     // Routing ends a committed stream on a failure event before it gets here; an event without a
     // reason (a stream read without an adapter) is read as the Responses API words it. Either way
     // `errors/` words it, so a key error never echoes the key.
-    const reason = isFailureEvent(event)
-      ? event.reason
-      : reasonFromEvent(this.context.attempt().ref.provider, "gateway", event);
+    const reason = event.reason ?? reasonFromEvent(this.context.attempt().ref.provider, "gateway", raw);
     this.out += errorFrame(errorForReason(reason));
     this.finished = true;
     this.failed = true;

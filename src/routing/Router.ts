@@ -69,6 +69,8 @@ export interface EventStream {
 export interface RouterShape {
   readonly complete: (request: RouteRequest) => Effect.Effect<CompletionResult, GatewayError>;
   readonly stream: (request: RouteRequest) => Effect.Effect<EventStream, GatewayError>;
+  /** Configured provider keys cooling down at `now` (read-only, for the dashboard); absent on test routers. */
+  readonly coolingKeys?: (now: number) => ReadonlyArray<{ provider: string; keyId: string; until: number }>;
 }
 
 export class Router extends Context.Service<Router, RouterShape>()("gateway/Router") {}
@@ -409,6 +411,8 @@ export const make = Effect.gen(function* () {
       });
 
     return {
+      coolingKeys: (now) =>
+        [...pools].flatMap(([provider, pool]) => pool.cooling(now).map((key) => ({ provider, ...key }))),
       complete: (request) =>
         Effect.suspend(() => {
           const run = new RouteRun(request, candidatesOf(request));

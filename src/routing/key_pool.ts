@@ -83,6 +83,13 @@ export class KeyPool {
     if (current === undefined || current < until) this.coolingUntil.set(keyId, until);
   }
 
+  /** The keys cooling down at `now` and when each cool-down ends (read-only; the dashboard's health view). */
+  cooling(now: number): Array<{ readonly keyId: string; readonly until: number }> {
+    const out: Array<{ readonly keyId: string; readonly until: number }> = [];
+    for (const [keyId, until] of this.coolingUntil) if (until > now) out.push({ keyId, until });
+    return out;
+  }
+
   isCooling(keyId: string, now: number): boolean {
     const until = this.coolingUntil.get(keyId);
     if (until === undefined) return false;

@@ -789,11 +789,6 @@ Deno.test("deepseek preset: the reasoning sealed in a turn's reasoning_details g
 Deno.test({
   name:
     "groq and xai presets: a model that does not take reasoning_effort is not sent Cursor's effort (Groq's llama and qwen3, xAI's grok-code-fast-1 answer 400)",
-  // BUG (src/config/presets.ts, WireOptions.reasoningEffort): the flag is per preset, but Groq takes
-  // reasoning_effort only for gpt-oss (low/medium/high) and qwen3 (none/default), and xAI only for
-  // grok-3-mini, grok-4.3 and grok-4.20-multi-agent; every other model answers 400, so every Cursor
-  // agent turn (it always names an effort) to such a model fails. See the report.
-  ignore: true,
   fn: async () => {
     const cases: Array<[string, string, string]> = [
       ["groq", "llama-3.3-70b-versatile", "`reasoning_effort` is not supported with this model"],

@@ -60,8 +60,8 @@ export const presets: ReadonlyMap<string, Preset> = new Map<string, Preset>([
       baseUrl: "https://api.groq.com/openai/v1",
       auth: "bearer",
       keyEnv: "GROQ_API_KEY",
-      // gpt-oss and qwen3 on Groq take `reasoning_effort`.
-      wire: { reasoningEffort: true },
+      // Only gpt-oss takes an effort on Groq: llama answers 400, qwen3 takes only none/default.
+      wire: { reasoningEffort: ["gpt-oss"] },
     },
   ],
   [
@@ -87,7 +87,7 @@ export const presets: ReadonlyMap<string, Preset> = new Map<string, Preset>([
       baseUrl: "https://api.fireworks.ai/inference/v1",
       auth: "bearer",
       keyEnv: "FIREWORKS_API_KEY",
-      wire: { reasoningEffort: true },
+      wire: { reasoningEffort: ["gpt-oss", "qwen3", "deepseek-r1"] },
     },
   ],
   [
@@ -97,8 +97,8 @@ export const presets: ReadonlyMap<string, Preset> = new Map<string, Preset>([
       baseUrl: "https://api.x.ai/v1",
       auth: "bearer",
       keyEnv: "XAI_API_KEY",
-      // grok-3-mini takes `reasoning_effort`; grok-4 reasons on its own and ignores it.
-      wire: { reasoningEffort: true },
+      // Only these take `reasoning_effort`; grok-4, grok-code-fast-1 and the rest answer 400.
+      wire: { reasoningEffort: ["grok-3-mini", "grok-4.3", "grok-4.20-multi-agent"] },
     },
   ],
   [
@@ -108,7 +108,7 @@ export const presets: ReadonlyMap<string, Preset> = new Map<string, Preset>([
       baseUrl: "https://api.cerebras.ai/v1",
       auth: "bearer",
       keyEnv: "CEREBRAS_API_KEY",
-      wire: { reasoningEffort: true },
+      wire: { reasoningEffort: ["gpt-oss"] },
     },
   ],
   ["ollama", { api: "chat", baseUrl: "http://127.0.0.1:11434/v1", auth: "none" }],

@@ -12,8 +12,12 @@ export type Api = "responses" | "chat" | "anthropic" | "gemini";
 export interface WireOptions {
   /** chat: the field that carries `max_output_tokens` (`max_tokens` by default; OpenAI-hosted models want `max_completion_tokens`). */
   readonly maxTokensField?: "max_tokens" | "max_completion_tokens";
-  /** chat: whether the provider takes `reasoning_effort` (OpenAI, xAI, Groq's gpt-oss, ...). */
-  readonly reasoningEffort?: boolean;
+  /**
+   * chat: whether the provider takes `reasoning_effort`: for every model (`true`), or only for
+   * models whose name contains one of these (vendors accept it per model: Groq only for gpt-oss,
+   * xAI only for grok-3-mini and a few others; the rest answer 400 "does not support parameter").
+   */
+  readonly reasoningEffort?: boolean | ReadonlyArray<string>;
   /** chat: top-level body fields the provider rejects (Mistral answers 422 for `user` and `stream_options`). */
   readonly omitFields?: ReadonlyArray<string>;
   /** chat: send each assistant turn's `reasoning_content` back (DeepSeek V3.2+ thinking with tools requires it). */

@@ -58,7 +58,7 @@ export const Provider = Schema.Struct({
   /** chat: the field that carries the output limit (some OpenAI-hosted models want max_completion_tokens). */
   max_tokens_field: Schema.optionalKey(Schema.Literals(["max_tokens", "max_completion_tokens"])),
   /** chat: whether the provider takes reasoning_effort. */
-  reasoning_effort: Schema.optionalKey(Schema.Boolean),
+  reasoning_effort: Schema.optionalKey(Schema.Union([Schema.Boolean, Schema.Array(Schema.String)])),
   /** anthropic: cache breakpoints placed by the gateway (auto, the default) or none (off). */
   prompt_caching: Schema.optionalKey(Schema.Literals(["auto", "off"])),
   /** anthropic: max_tokens sent when the client gives none (the API requires one). */

@@ -29,6 +29,14 @@ import { openReasoning } from "../reasoning_envelope.ts";
 import type { AdapterTarget, AttemptSpec, WireRequest } from "../types.ts";
 import { type ChatWireOptions, isChatReasoningPayload, isObj, type Obj, str } from "./wire.ts";
 
+/** Whether `model` takes `reasoning_effort` under the provider's setting (`true`, or name fragments). */
+const takesEffort = (setting: boolean | ReadonlyArray<string> | undefined, model: string): boolean => {
+  if (setting === undefined || setting === false) return false;
+  if (setting === true) return true;
+  const name = model.toLowerCase();
+  return setting.some((fragment) => name.includes(fragment.toLowerCase()));
+};
+
 export const CHAT_PATH = "/chat/completions";
 
 /** The schema a `custom` tool (Cursor's ApplyPatch) is offered with: its raw text as one string argument. */
@@ -328,7 +336,7 @@ export const buildChatBody = (canonical: ResponsesRequest, attempt: AttemptSpec,
   const format = responseFormat(canonical.text);
   if (format !== undefined) body.response_format = format;
   const effort = isObj(canonical.reasoning) ? canonical.reasoning.effort : undefined;
-  if (options.reasoningEffort === true && typeof effort === "string") body.reasoning_effort = effort;
+  if (typeof effort === "string" && takesEffort(options.reasoningEffort, attempt.model)) body.reasoning_effort = effort;
   if (typeof canonical.user === "string" && canonical.user !== "") body.user = canonical.user;
   if (attempt.stream) {
     body.stream = true;

@@ -18,7 +18,7 @@ import type { EncodeContext } from "../src/encode/context.ts";
 import type { FailureReason } from "../src/errors/reasons.ts";
 import type { ChatCompletionChunk, ChatToolCall, ReasoningDetail } from "../src/protocol/chat.ts";
 import type { JsonObject, ResponsesEvent, ResponsesResponse } from "../src/protocol/responses.ts";
-import { CustomInputReader } from "../src/upstream/adapters/anthropic/custom_input.ts";
+import { CustomInputReader } from "../src/upstream/adapters/custom_input.ts";
 import { adapter, type AnthropicAnswerContext } from "../src/upstream/adapters/anthropic/index.ts";
 import { openReasoning } from "../src/upstream/adapters/reasoning_envelope.ts";
 import { isFailureEvent, type SseMessage } from "../src/upstream/adapters/types.ts";

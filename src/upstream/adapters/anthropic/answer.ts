@@ -38,7 +38,7 @@ import type { JsonObject, ResponsesEvent, ResponsesResponse } from "../../../pro
 import { MalformedEventError } from "../../sse_events.ts";
 import { sealReasoning } from "../reasoning_envelope.ts";
 import { type AnswerContext, failureEvent, type SseMessage, type StreamTranslator } from "../types.ts";
-import { CustomInputReader } from "./custom_input.ts";
+import { CustomInputReader } from "../custom_input.ts";
 import { errorObjectFailure } from "./failure.ts";
 
 /**

@@ -30,7 +30,7 @@ import { unwrapCustomInput } from "../../../protocol/custom_tools.ts";
 import { unavailable } from "../../../errors/reasons.ts";
 import type { JsonObject, ResponsesEvent } from "../../../protocol/responses.ts";
 import { MalformedEventError } from "../../sse_events.ts";
-import { CustomInputReader } from "../anthropic/custom_input.ts";
+import { CustomInputReader } from "../custom_input.ts";
 import { sealReasoning } from "../reasoning_envelope.ts";
 import { failureEvent, type SseMessage, type StreamTranslator } from "../types.ts";
 import { inBandReason } from "./failure.ts";

@@ -17,7 +17,8 @@ import {
 } from "../src/errors/reasons.ts";
 import { errorForReason } from "../src/errors/upstream.ts";
 import { AttemptPlan, type Candidate, type Step } from "../src/routing/attempt_plan.ts";
-import { backoffMs, retryAfterMs } from "../src/routing/backoff.ts";
+import { backoffMs } from "../src/routing/backoff.ts";
+import { retryAfterMs } from "../src/upstream/adapters/http_failure.ts";
 import { type AttemptFailure, failureFromHttp } from "../src/routing/classify.ts";
 import { KeyPool } from "../src/routing/key_pool.ts";
 import { adapter as responses, reasonFromEvent } from "../src/upstream/adapters/responses/index.ts";

@@ -30,8 +30,11 @@ const rank = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const;
 /** Milliseconds to two decimals: enough for sub-millisecond overhead, short in a log line. */
 const ms = (value: number | undefined) => value === undefined ? undefined : Math.round(value * 100) / 100;
 
-/** Routes whose every call would drown the log (Prometheus scrapes every few seconds): logged at debug. */
-const quietRoutes = new Set(["/metrics"]);
+/**
+ * Routes whose every call would drown the log: Prometheus scrapes every few seconds, and an open
+ * dashboard reads its data every 2 s. Logged at debug, not counted in the metrics.
+ */
+const quietRoutes = new Set(["/metrics", "/admin/requests", "/admin/usage", "/admin/stats"]);
 
 /** The log line's fields for one request; `undefined` fields drop out of the JSON. */
 export const requestFields = (trace: RequestTrace): Record<string, unknown> => {
@@ -111,5 +114,30 @@ export const make = (level: LogLevel, write: (line: string) => void = (line) => 
     },
   };
 };
+
+/**
+ * `telemetry`, also handing every finished request to `recorders` (the dashboard's request table
+ * and per-minute stats, `app.ts`) after its log line and metrics. A recorder never fails a
+ * request, nor keeps another from recording: one that throws loses its own record only.
+ */
+export const recording = (
+  telemetry: TelemetryShape,
+  recorders: ReadonlyArray<(trace: RequestTrace) => void>,
+): TelemetryShape => ({
+  ...telemetry,
+  requestFinished: (trace) => {
+    try {
+      telemetry.requestFinished(trace);
+    } finally {
+      for (const record of recorders) {
+        try {
+          record(trace);
+        } catch {
+          // The dashboard misses one request; the request itself is unaffected.
+        }
+      }
+    }
+  },
+});
 
 export const layer = (level: LogLevel) => Layer.succeed(Telemetry, make(level));

@@ -8,17 +8,17 @@
  * Every call needs `Authorization: Bearer <admin_key>`. Key values never
  * appear in an answer except the one that creates them.
  */
-import { Clock, Effect, Redacted, Schema, SchemaIssue } from "effect";
+import { Clock, Effect, type Redacted, Schema, SchemaIssue } from "effect";
 import { type KeyEntry, KeyRegistry } from "../auth/KeyRegistry.ts";
-import { bearerToken, digestsEqual, sha256 } from "../auth/keys.ts";
 import { periodBounds, windowsAt } from "../auth/periods.ts";
 import { storeUnavailable } from "../auth/errors.ts";
 import { type CurrentUsage, nanosToUsd, usdToNanos } from "../auth/usage_record.ts";
 import { UsageStore } from "../auth/UsageStore.ts";
 import { Budget, RateLimit } from "../config/schema.ts";
-import { badRequest, type GatewayError, methodNotAllowed, notFound, unauthorized } from "../errors/GatewayError.ts";
+import { badRequest, type GatewayError, methodNotAllowed, notFound } from "../errors/GatewayError.ts";
 import { readJsonBody } from "../http/body.ts";
 import type { Route } from "../core/route.ts";
+import { adminGuard } from "./guard.ts";
 
 export interface AdminOptions {
   readonly adminKey: Redacted.Redacted<string>;
@@ -79,7 +79,7 @@ const decodeBody = <S extends Schema.ConstraintDecoder<unknown>>(
 
 // ===== Answers =====
 
-const usageView = (entry: KeyEntry, usage: CurrentUsage, now: number) => {
+export const usageView = (entry: KeyEntry, usage: CurrentUsage, now: number) => {
   const period = entry.budget?.period ?? "total";
   const spent = usage.spentNanos[period];
   const bounds = periodBounds(period, now);
@@ -94,7 +94,7 @@ const usageView = (entry: KeyEntry, usage: CurrentUsage, now: number) => {
   };
 };
 
-const keyView = (entry: KeyEntry, usage: CurrentUsage | undefined, now: number) => ({
+export const keyView = (entry: KeyEntry, usage: CurrentUsage | undefined, now: number) => ({
   id: entry.id,
   object: "virtual_key",
   source: entry.source,
@@ -117,16 +117,7 @@ const keyView = (entry: KeyEntry, usage: CurrentUsage | undefined, now: number) 
 export const adminRoutes = (
   options: AdminOptions,
 ): ReadonlyArray<readonly [string, Route<KeyRegistry | UsageStore>]> => {
-  const adminDigest = sha256(Redacted.value(options.adminKey));
-
-  // Only `Authorization: Bearer`, as documented: `x-bf-vk` is where virtual keys go, and a header
-  // that clients, proxies and logs treat as a virtual key must not also open the admin API.
-  const authorize = (request: Request): Effect.Effect<void, GatewayError> => {
-    const presented = bearerToken(request.headers);
-    return presented !== undefined && digestsEqual(sha256(presented), adminDigest)
-      ? Effect.void
-      : Effect.fail(unauthorized("Missing or invalid admin key. Pass the admin key as a Bearer token."));
-  };
+  const authorize = adminGuard(options.adminKey);
 
   const withUsage = (entry: KeyEntry) =>
     Effect.gen(function* () {

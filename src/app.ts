@@ -3,6 +3,8 @@
  * exposed as a Web-standard fetch handler.
  */
 import { Cause, Clock, Context, Data, Effect, Exit, Layer, ManagedRuntime, Option } from "effect";
+import { dashboardRoutes } from "./admin/dashboard.ts";
+import { adminGuard } from "./admin/guard.ts";
 import { adminRoutes } from "./admin/keys.ts";
 import * as Auth from "./auth/Auth.ts";
 import { defaultPrices } from "./auth/pricing.ts";
@@ -15,12 +17,15 @@ import * as Decoder from "./decode/Decoder.ts";
 import * as Encoder from "./encode/Encoder.ts";
 import { Inflight } from "./observability/inflight.ts";
 import { ModelNames } from "./observability/metrics.ts";
+import { MinuteStats } from "./observability/minute_stats.ts";
+import { noteErrorAnswer, RecentRequests } from "./observability/recent_requests.ts";
 import { metricsPath, metricsRoute } from "./http/metrics_route.ts";
 import * as Telemetry from "./observability/Telemetry.ts";
 import * as Tracing from "./observability/tracing.ts";
 import * as Router from "./routing/Router.ts";
 import { traceUpstream } from "./upstream/traced.ts";
 import * as Upstream from "./upstream/Upstream.ts";
+import { uiRoutes } from "./ui/route.ts";
 
 export interface Gateway {
   readonly fetch: (request: Request) => Promise<Response>;
@@ -111,18 +116,50 @@ export const makeGateway = async (config: GatewayConfig, options: GatewayOptions
       protocol: tracing.protocol,
     });
   } else if (tracing.reason) telemetry.log("warn", tracing.reason);
+  // The dashboard's request table and per-minute stats, fed by every finished request; only kept
+  // when there is an admin key to read them with.
+  const clock = Context.get(built.value, Clock.Clock);
+  const now = () => clock.currentTimeMillisUnsafe();
+  const dashboard = config.adminKey !== undefined
+    ? { adminKey: config.adminKey, recent: new RecentRequests({ now }), stats: new MinuteStats({ now }) }
+    : undefined;
+  const handler = makeHandler({
+    config,
+    runtime,
+    telemetry: dashboard
+      ? Telemetry.recording(telemetry, [
+        (trace) => dashboard.recent.record(trace),
+        (trace) => dashboard.stats.record(trace),
+      ])
+      : telemetry,
+    inflight,
+    ...(tracing.enabled ? { tracing: Tracing.makeRequestTracing() } : {}),
+    extraRoutes: [
+      [metricsPath, metricsRoute(config.metricsKey, telemetry)],
+      ...uiRoutes(dashboard !== undefined),
+      ...(dashboard
+        ? [
+          ...adminRoutes({ adminKey: dashboard.adminKey }),
+          ...dashboardRoutes({
+            guard: adminGuard(dashboard.adminKey),
+            recent: dashboard.recent,
+            stats: dashboard.stats,
+            openStreams: () => inflight.openStreams,
+            logContent: config.logContent,
+          }),
+        ]
+        : []),
+    ],
+  });
   return {
-    fetch: makeHandler({
-      config,
-      runtime,
-      telemetry,
-      inflight,
-      ...(tracing.enabled ? { tracing: Tracing.makeRequestTracing() } : {}),
-      extraRoutes: [
-        [metricsPath, metricsRoute(config.metricsKey, telemetry)],
-        ...(config.adminKey !== undefined ? adminRoutes({ adminKey: config.adminKey }) : []),
-      ],
-    }),
+    // The table shows the message a failed request was answered with, read from the answer.
+    fetch: dashboard
+      ? (request) =>
+        handler(request).then((response) => {
+          noteErrorAnswer(dashboard.recent, response);
+          return response;
+        })
+      : handler,
     dispose: async () => {
       await inflight.settled();
       await runtime.dispose();

@@ -76,6 +76,13 @@ export type StoreConfig =
 
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
 
+/** A configured model alias: the model it names and the request settings it implies. */
+export interface ModelAliasConfig {
+  readonly model: string;
+  readonly reasoning?: { readonly effort?: string; readonly summary?: string };
+  readonly serviceTier?: string;
+}
+
 export interface GatewayConfig {
   readonly host: string;
   readonly port: number;
@@ -95,6 +102,8 @@ export interface GatewayConfig {
   readonly logLevel: LogLevel;
   readonly logContent: boolean;
   readonly shutdownGraceMs: number;
+  /** `model_aliases`: names a client sends, by the exact name (a `Map`: names come from clients). */
+  readonly modelAliases: ReadonlyMap<string, ModelAliasConfig>;
 }
 
 export const defaults = {
@@ -359,6 +368,15 @@ export const resolveConfig = (raw: unknown, env: (name: string) => string | unde
   }
   if (port > 65535) problems.push(`port: ${port} is not a port number`);
 
+  const modelAliases = new Map<string, ModelAliasConfig>();
+  for (const [name, alias] of Object.entries(file.model_aliases ?? {})) {
+    modelAliases.set(name, {
+      model: alias.model,
+      ...(alias.reasoning !== undefined ? { reasoning: alias.reasoning } : {}),
+      ...(alias.service_tier !== undefined ? { serviceTier: alias.service_tier } : {}),
+    });
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     host: env("HOST") || (file.host ?? defaults.host),
@@ -377,6 +395,7 @@ export const resolveConfig = (raw: unknown, env: (name: string) => string | unde
     logLevel: file.log_level ?? "info",
     logContent: file.log_content ?? false,
     shutdownGraceMs: file.shutdown_grace_ms ?? defaults.shutdownGraceMs,
+    modelAliases,
   };
 };
 

@@ -108,6 +108,22 @@ export const Store = Schema.Union([
 
 export const LogLevel = Schema.Literals(["debug", "info", "warn", "error", "silent"]);
 
+/** What a model name the clients send stands for (issue 14: Cursor's `gpt-5-high` and the like). */
+export const ModelAlias = Schema.Struct({
+  model: Schema.String.check(Schema.isMinLength(1)).annotate({
+    description: "The model it stands for, `provider/model` or a model of the default provider",
+  }),
+  reasoning: Schema.optionalKey(
+    Schema.Struct({
+      effort: Schema.optionalKey(Schema.String),
+      summary: Schema.optionalKey(Schema.String),
+    }).annotate({ description: "Reasoning settings applied unless the request gives its own" }),
+  ),
+  service_tier: Schema.optionalKey(
+    Schema.String.annotate({ description: "service_tier applied unless the request gives its own" }),
+  ),
+});
+
 export const GatewayConfigFile = Schema.Struct({
   $schema: Schema.optionalKey(Schema.String),
   host: Schema.optionalKey(Schema.String),
@@ -132,6 +148,11 @@ export const GatewayConfigFile = Schema.Struct({
   log_level: Schema.optionalKey(LogLevel),
   log_content: Schema.optionalKey(Schema.Boolean),
   shutdown_grace_ms: Schema.optionalKey(NonNegativeInt),
+  model_aliases: Schema.optionalKey(
+    Schema.Record(Schema.String, ModelAlias).annotate({
+      description: "Model names clients send, resolved before the provider's own names and Cursor's suffixes",
+    }),
+  ),
 });
 
 export type GatewayConfigFile = typeof GatewayConfigFile.Type;

@@ -15,9 +15,10 @@ import type { GatewayError } from "../errors/GatewayError.ts";
 import { captureOutput } from "../observability/content.ts";
 import type { SpanHook } from "../observability/tracing.ts";
 import type { ResponsesUsage } from "../protocol/responses.ts";
-import { candidatesFor } from "../routing/model_ref.ts";
+import { applyModelHints, resolveModels } from "../routing/model_ref.ts";
 import { type AttemptInfo, Router } from "../routing/Router.ts";
 import { readJsonBody } from "./body.ts";
+import { isCursorRequest } from "./cursor.ts";
 import type { RequestTrace } from "../core/trace.ts";
 import { sseBody, type StreamEnd } from "./sse_body.ts";
 
@@ -71,7 +72,10 @@ export const chatCompletions = (request: Request, trace: RequestTrace, hooks: Pi
     trace.stream = stream;
     if (config.logContent) trace.content = { instructions: body.instructions, input: body.input };
 
-    const candidates = candidatesFor(model, fallbacks, config);
+    const cursor = isCursorRequest(trace.route, request.headers, raw);
+    // Aliases everywhere; Cursor's suffixes (`gpt-5-high`) on its requests only. Keys and budgets judge the result.
+    const { candidates, hints } = resolveModels(model, fallbacks, config, cursor);
+    applyModelHints(body, hints);
     const grant = yield* auth.admit(caller, candidates).pipe(stage("admit", trace));
     const routeRequest = {
       candidates,

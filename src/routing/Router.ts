@@ -2,7 +2,10 @@
  * Stage 3, routing: which provider, model and key serve a request, and what
  * happens when an attempt fails.
  *
- * The attempt plan (`attempt_plan.ts`) walks the primary, then each fallback,
+ * This module is the policy: which key an attempt takes, how an attempt's
+ * exchange ends, what follows a failure. One request's state (its plan, the
+ * attempt in flight, the body until a stream commits) is a `RouteRun`
+ * (`route_run.ts`). The attempt plan (`attempt_plan.ts`) walks the primary, then each fallback,
  * each with its provider's retry budget; `classify.ts` says whether a failure
  * is retried, rotated, fallen back from or final; `key_pool.ts` picks keys by
  * weight and cools down the ones the upstream rejected; `watchdog.ts` bounds
@@ -21,15 +24,15 @@ import { cancelled, type KeyOrigin } from "../errors/reasons.ts";
 import { errorForReason } from "../errors/upstream.ts";
 import type { ResponsesEvent, ResponsesRequest, ResponsesResponse } from "../protocol/responses.ts";
 import { adapterFor } from "../upstream/adapters/index.ts";
-import type { Adapter, AnswerContext } from "../upstream/adapters/types.ts";
 import { Upstream, type UpstreamCall } from "../upstream/Upstream.ts";
 import type { AttemptInfo, ModelRef } from "../core/model.ts";
 
 export type { AttemptInfo };
 import type { RequestTrace } from "../core/trace.ts";
-import { AttemptPlan, type Candidate } from "./attempt_plan.ts";
+import type { Candidate } from "./attempt_plan.ts";
 import { type AttemptFailure, brokenAttempt, failureFromHttp, streamBroken } from "./classify.ts";
 import { KeyPool } from "./key_pool.ts";
+import { type Answered, type Attempt, type Exchange, noKeys, RouteRun } from "./route_run.ts";
 import { routedStream } from "./routed_stream.ts";
 import { Watchdog } from "./watchdog.ts";
 
@@ -74,126 +77,6 @@ export interface RouterShape {
 }
 
 export class Router extends Context.Service<Router, RouterShape>()("gateway/Router") {}
-
-// ===== One request's walk through the plan =====
-
-interface Attempt {
-  readonly candidate: Candidate;
-  /** The candidate's API: makes its wire request and reads its answers. */
-  readonly adapter: Adapter;
-  /** What the adapter needs to know of this attempt's answer. */
-  readonly answer: AnswerContext;
-  readonly info: AttemptInfo;
-  /** The configured key used (none for a client's own key, or a provider without keys). */
-  readonly keyId: string | undefined;
-  /** The key sent upstream: the configured key's value or the client's own. */
-  readonly apiKey: Redacted.Redacted<string> | undefined;
-  readonly keyOrigin: KeyOrigin;
-  readonly controller: AbortController;
-  readonly watchdog: Watchdog;
-  readonly startedAt: number;
-  /** Whether the trace already has this attempt's record. */
-  recorded: boolean;
-}
-
-interface Answered extends Attempt {
-  readonly response: Response;
-  /** The parsed answer of a non-streamed attempt. */
-  readonly json?: ResponsesResponse;
-}
-
-/** How an attempt's exchange with the upstream ended. */
-type Exchange =
-  | { readonly answered: Answered; readonly failure?: undefined }
-  | { readonly answered?: undefined; readonly failure: AttemptFailure };
-
-const noKeys: ReadonlySet<string> = new Set();
-
-/**
- * One request's walk through the plan. It keeps what it needs of the `RouteRequest` rather than
- * the request itself, so that the body can be let go once a stream is committed.
- */
-class RouteRun {
-  readonly plan: AttemptPlan;
-  readonly stream: boolean;
-  readonly providerKey: RouteRequest["providerKey"];
-  readonly customTools: ReadonlySet<string> | undefined;
-  readonly trace: RequestTrace;
-  cancelled = false;
-  active: Attempt | undefined;
-  /** `cancel`, bound once: the listener each attempt's exchange registers on its interruption signal. */
-  readonly onInterrupt = () => this.cancel();
-  /** Keys the next pick must avoid (set for a rotation). */
-  exclude = noKeys;
-  /** The canonical body, until no attempt can follow (see `commit`). */
-  private canonical: ResponsesRequest | undefined;
-  /**
-   * Aborted by `cancel`: interrupts a fail-over that runs after a stream's headers went out (a
-   * backoff sleep, the next attempt), which no request fiber is there to interrupt any more.
-   */
-  readonly detached = new AbortController();
-
-  constructor(request: RouteRequest, candidates: ReadonlyArray<Candidate>) {
-    this.plan = new AttemptPlan(candidates);
-    this.stream = request.stream;
-    this.providerKey = request.providerKey;
-    this.customTools = request.customTools;
-    this.trace = request.trace;
-    this.canonical = request.body;
-  }
-
-  /** The canonical body, for the next attempt's adapter. */
-  body(): ResponsesRequest {
-    if (this.canonical === undefined) throw new Error("RouteRun.body after commit");
-    return this.canonical;
-  }
-
-  /**
-   * A stream's output is committed: no attempt can follow, so the body (~8 KB for a Cursor
-   * Agent request, and the decoded items besides) is let go rather than held for the rest of
-   * a stream that may stay open for minutes.
-   */
-  commit(): void {
-    this.canonical = undefined;
-  }
-
-  /** Pushes the attempt's record to the trace, once. */
-  record(attempt: Attempt, outcome: string, next?: string): void {
-    if (attempt.recorded) return;
-    attempt.recorded = true;
-    const ms = performance.now() - attempt.startedAt;
-    const trace = this.trace;
-    trace.attempts.push({
-      provider: attempt.candidate.ref.provider,
-      model: attempt.candidate.ref.model,
-      outcome,
-      ...(next !== undefined ? { next } : {}),
-      ms,
-    });
-    trace.upstreamMs = (trace.upstreamMs ?? 0) + ms;
-  }
-
-  /**
-   * The client went away: abort the attempt in flight and any detached fail-over. Reached by
-   * interruption of the request's fiber while it waits on an attempt (see `answer`), or by a
-   * committed stream's `cancel`.
-   */
-  cancel(): void {
-    if (this.cancelled) return;
-    this.cancelled = true;
-    const active = this.active;
-    if (active) {
-      this.record(active, "cancelled");
-      active.watchdog.stop();
-      active.controller.abort();
-    }
-    this.detached.abort();
-  }
-
-  dispose(): void {
-    this.active?.watchdog.stop();
-  }
-}
 
 // ===== Service =====
 

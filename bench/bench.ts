@@ -4,25 +4,46 @@
  * Starts the mock upstream, the floor and the gateway (`main.ts`) as child processes, checks
  * that each answers correctly, then measures in phases that alternate between the targets:
  * latency at concurrency 1, throughput and server CPU at concurrency 64, and RSS with a
- * thousand streams held open. Prints the table and writes BENCHMARKS.md.
+ * thousand streams held open. A last phase runs the gateway against each upstream API it
+ * speaks (Responses, Chat Completions, Anthropic Messages, Gemini) with the same answer, for
+ * CPU per streamed event and latency per API. Prints the tables and writes BENCHMARKS.md.
  *
  * Options: `--quick` (a tiny run, seconds; writes no file unless `--out` is given),
  * `--out PATH` (`-` for none), `--deltas N`, `--short-deltas N`, `--rounds N`, `--block N`,
- * `--warmup N`, `--concurrency N`, `--duration S`, `--slices N`, `--streams N`.
+ * `--warmup N`, `--concurrency N`, `--duration S`, `--slices N`, `--streams N`,
+ * `--api-concurrency N`, `--api-duration S` (streamed seconds per upstream API).
+ * A leading `--` (as in `deno task bench -- --quick`) is ignored.
  * Where the gateway's CPU goes: `bench/profile.ts`.
  */
 import { parseArgs } from "node:util";
 import { closedLoop, holdStreams, Samples, sequentialBlock, type TargetName } from "./load.ts";
-import { eventsPerStream } from "./mock_upstream.ts";
+import { type Api, apis, eventsPerStream } from "./mock_wires.ts";
 import { clockTicksPerSecond, cpuTicks, loadAverage, machine, memory, systemBusyTicks } from "./procfs.ts";
-import { type BenchResults, type BenchSettings, figures, markdown, table, verdictList, verdicts } from "./report.ts";
+import {
+  apiBlock,
+  apiFigures,
+  apiTable,
+  apiVerdicts,
+  type BenchResults,
+  type BenchSettings,
+  figures,
+  loadLine,
+  markdown,
+  table,
+  verdictList,
+  verdicts,
+} from "./report.ts";
+import { replaceSection, SECTION } from "./memory_probe.ts";
 import { runningServers, stopAll } from "./servers.ts";
-import { root, startBenchServers, validate } from "./setup.ts";
+import { type BenchServers, root, startBenchServers, validate, validateApi } from "./setup.ts";
 
 // ===== Options =====
 
+// `deno task bench -- --quick` hands the script the `--` too.
+const args = Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args;
+
 const { values: flags } = parseArgs({
-  args: Deno.args,
+  args,
   options: {
     quick: { type: "boolean", default: false },
     out: { type: "string" },
@@ -35,6 +56,8 @@ const { values: flags } = parseArgs({
     duration: { type: "string" },
     slices: { type: "string" },
     streams: { type: "string" },
+    "api-concurrency": { type: "string" },
+    "api-duration": { type: "string" },
   },
 });
 
@@ -50,6 +73,8 @@ const defaults: BenchSettings = flags.quick
     durationS: 0.3,
     slices: 2,
     streams: 50,
+    apiConcurrency: 4,
+    apiDurationS: 0.1,
   }
   : {
     quick: false,
@@ -62,6 +87,8 @@ const defaults: BenchSettings = flags.quick
     durationS: 10,
     slices: 5,
     streams: 1000,
+    apiConcurrency: 16,
+    apiDurationS: 4,
   };
 
 const positive = (name: string, value: string | undefined, fallback: number, integer = true): number => {
@@ -85,6 +112,8 @@ const settings: BenchSettings = {
   durationS: positive("duration", flags.duration, defaults.durationS, false),
   slices: positive("slices", flags.slices, defaults.slices),
   streams: positive("streams", flags.streams, defaults.streams),
+  apiConcurrency: positive("api-concurrency", flags["api-concurrency"], defaults.apiConcurrency),
+  apiDurationS: positive("api-duration", flags["api-duration"], defaults.apiDurationS, false),
 };
 if (settings.shortDeltas >= settings.deltas) {
   console.error("--short-deltas must be smaller than --deltas");
@@ -94,7 +123,8 @@ const outPath = flags.out === "-" ? undefined : flags.out ?? (settings.quick ? u
 
 /** An upper bound for the whole run; the guards kill every server after it, whatever happens. */
 const deadlineMs = Math.round(
-  120_000 + 4 * 1000 * settings.durationS * 3 * 2.5 + 3 * 2 * settings.rounds * settings.block * 40,
+  120_000 + 4 * 1000 * settings.durationS * 3 * 2.5 + 3 * 2 * settings.rounds * settings.block * 40 +
+    apis.length * (1000 * settings.apiDurationS * 2.5 + settings.rounds * apiBlock(settings) * 40),
 );
 
 const log = (message: string) => console.error(`[bench] ${message}`);
@@ -115,6 +145,7 @@ Deno.addSignalListener("SIGTERM", onSignal("SIGTERM"));
 // ===== Phases =====
 
 const names: ReadonlyArray<TargetName> = ["direct", "floor", "gateway"];
+const samplesByApi = () => Object.fromEntries(apis.map((api) => [api, new Samples()])) as Record<Api, Samples>;
 const rotate = <T>(items: ReadonlyArray<T>, by: number): T[] => items.map((_, i) => items[(i + by) % items.length]);
 const samplesByTarget = () => ({ direct: new Samples(), floor: new Samples(), gateway: new Samples() });
 
@@ -134,6 +165,11 @@ const run = async (): Promise<BenchResults> => {
       floor: await validate(targets.floor, servers.floor),
       gateway: await validate(targets.gateway, servers.gateway),
     };
+    // Each upstream API's answer is checked now, so that a broken adapter fails the run before it measures anything.
+    const framesPerApiStream = {} as Record<Api, number>;
+    for (const api of apis) {
+      framesPerApiStream[api] = await validateApi(api, servers.apiTargets[api], servers.gateway, settings.deltas);
+    }
 
     // Memory first, on fresh processes, so that garbage from the load phases does not blur the per-stream cost.
     log(`peak RSS: ${settings.streams} streams held open through the floor, then the gateway`);
@@ -184,7 +220,14 @@ const run = async (): Promise<BenchResults> => {
       }
     }
 
+    // Read before the per-API phase, so that the existing figures mean what they meant before it.
     const peakRssKb = { floor: memory(servers.floor.pid).hwmKb, gateway: memory(servers.gateway.pid).hwmKb };
+
+    // The gateway alone, once per upstream API, the same answer in each wire format.
+    const perApiStarted = performance.now();
+    const perApi = { ...await perApiPhase(servers), framesPerStream: framesPerApiStream };
+    log(`per upstream API: done in ${((performance.now() - perApiStarted) / 1000).toFixed(1)} s`);
+
     // How much of the machine other processes took meanwhile: all busy time minus the bench's own processes.
     const ours = [servers.mock, servers.floor, servers.gateway]
       .reduce((sum, s) => sum + cpuTicks(s.pid) + cpuTicks(s.guardPid), cpuTicks(Deno.pid) - selfBefore);
@@ -196,7 +239,7 @@ const run = async (): Promise<BenchResults> => {
       settings,
       machine: m,
       date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
-      command: ["deno task bench", ...Deno.args].join(" "),
+      command: ["deno task bench", ...args].join(" "),
       commit: await commit(),
       clockTicks,
       load: { before: loadBefore, after: loadAverage(), othersCores: Math.max(0, othersCores) },
@@ -208,6 +251,7 @@ const run = async (): Promise<BenchResults> => {
       throughput,
       hold,
       peakRssKb,
+      perApi,
       totalSeconds: (performance.now() - started) / 1000,
     };
   } catch (error) {
@@ -219,6 +263,39 @@ const run = async (): Promise<BenchResults> => {
     await stopAll();
     log(`stopped in ${Math.round(performance.now() - t)} ms`);
   }
+};
+
+/**
+ * Per-API streamed CPU: JSON at concurrency 1 in rounds that rotate the APIs, then streams at
+ * `apiConcurrency` in slices that rotate them, so drift hits every API alike.
+ */
+const perApiPhase = async (servers: BenchServers): Promise<Omit<BenchResults["perApi"], "framesPerStream">> => {
+  const targets = servers.apiTargets;
+  const c = settings.apiConcurrency;
+  log(
+    `per upstream API: warm-up, then ${settings.rounds} rounds of ${apiBlock(settings)} non-streamed requests at c=1`,
+  );
+  for (const api of apis) {
+    // Half the main warm-up: the gateway's request path is warm by now, only each adapter's code is new.
+    await sequentialBlock(targets[api], "json", Math.ceil(settings.warmup / 2), new Samples(), false);
+    await sequentialBlock(targets[api], "sse", Math.ceil(settings.warmup / 2), new Samples(), false);
+    await closedLoop(targets[api], "sse", c, 50 * settings.apiDurationS, new Samples());
+  }
+  const json = samplesByApi();
+  for (let round = 0; round < settings.rounds; round++) {
+    for (const api of rotate(apis, round)) {
+      await sequentialBlock(targets[api], "json", apiBlock(settings), json[api], true);
+    }
+  }
+  log(`per upstream API: streamed at c=${c}, ${settings.apiDurationS} s per API in ${settings.slices} slices`);
+  const sse = samplesByApi();
+  for (let slice = 0; slice < settings.slices; slice++) {
+    for (const api of rotate(apis, slice)) {
+      await closedLoop(targets[api], "sse", c, (settings.apiDurationS * 1000) / settings.slices, sse[api]);
+    }
+  }
+  const eventsPerApiStream = Object.fromEntries(apis.map((api) => [api, eventsPerStream(settings.deltas, api)]));
+  return { eventsPerStream: eventsPerApiStream as Record<Api, number>, json, sse };
 };
 
 const commit = async (): Promise<string> => {
@@ -238,16 +315,34 @@ const commit = async (): Promise<string> => {
 
 // ===== Main =====
 
+/** The section of `document` that starts at `start`, up to the next `## ` heading. */
+const sectionAt = (document: string, start: number): string => {
+  const next = document.slice(start + 3).search(/^## /m);
+  return next < 0 ? document.slice(start) : document.slice(start, start + 3 + next);
+};
+
 try {
   const results = await run();
   const f = figures(results);
   console.log(table(results, f));
   console.log();
   console.log(verdictList(verdicts(results, f)));
-  if (f.errors > 0) log(`${f.errors} requests failed during the run; see the details in the report`);
+  const perApi = apiFigures(results);
+  console.log();
+  console.log(apiTable(results, perApi));
+  console.log();
+  console.log(verdictList(apiVerdicts(perApi)));
+  console.log();
+  console.log(loadLine(results));
+  const errors = f.errors + apis.reduce((n, api) => n + perApi[api].errors, 0);
+  if (errors > 0) log(`${errors} requests failed during the run; see the details in the report`);
   if (outPath) {
     const notes = await Deno.readTextFile(new URL("./profile_notes.md", import.meta.url)).catch(() => "");
-    await Deno.writeTextFile(outPath, markdown(results, f, notes));
+    // The memory probes' section (`deno task probe:memory`) is not this run's to drop.
+    const previous = await Deno.readTextFile(outPath).catch(() => "");
+    const probes = previous.search(new RegExp(`^${RegExp.escape(SECTION)}$`, "m"));
+    const report = markdown(results, f, notes);
+    await Deno.writeTextFile(outPath, probes < 0 ? report : replaceSection(report, sectionAt(previous, probes)));
     log(`wrote ${outPath}`);
   }
 } catch (error) {

@@ -13,9 +13,16 @@ export interface Target {
   readonly port: number;
   /** The process charged for this target's requests: the mock for direct, else the proxy. */
   readonly pid: number;
-  /** The pre-built request for each kind. */
-  readonly requests: Readonly<Record<Kind, Uint8Array>>;
+  /** The pre-built request for each kind the target serves (the per-API targets: `json` and `sse` only). */
+  readonly requests: Readonly<Partial<Record<Kind, Uint8Array>>>;
 }
+
+/** The target's pre-built request for `kind`; a bench that asks for one it never built is a bug. */
+export const requestFor = (target: Target, kind: Kind): Uint8Array => {
+  const request = target.requests[kind];
+  if (request === undefined) throw new Error(`${target.name} has no ${kind} request`);
+  return request;
+};
 
 /** Samples and counters for one target and one kind, accumulated over the blocks of a phase. */
 export class Samples {
@@ -48,13 +55,14 @@ export const sequentialBlock = async (
   into: Samples,
   record: boolean,
 ): Promise<void> => {
+  const request = requestFor(target, kind);
   let connection = await HttpConnection.open(target.port);
   const ticks0 = cpuTicks(target.pid);
   const t0 = performance.now();
   try {
     for (let i = 0; i < count; i++) {
       try {
-        const timing = await connection.send(target.requests[kind]);
+        const timing = await connection.send(request);
         if (!isOk(timing)) {
           into.errors++;
           into.lastError = `HTTP ${timing.status}`;
@@ -92,6 +100,7 @@ export const closedLoop = async (
   durationMs: number,
   into: Samples,
 ): Promise<void> => {
+  const request = requestFor(target, kind);
   const connections = await Promise.all(Array.from({ length: concurrency }, () => HttpConnection.open(target.port)));
   const ticks0 = cpuTicks(target.pid);
   const t0 = performance.now();
@@ -100,7 +109,7 @@ export const closedLoop = async (
     let connection = connections[index];
     while (performance.now() < deadline) {
       try {
-        const timing = await connection.send(target.requests[kind]);
+        const timing = await connection.send(request);
         if (!isOk(timing)) {
           into.errors++;
           into.lastError = `HTTP ${timing.status}`;
@@ -149,6 +158,7 @@ export const holdStreams = async (
   release: () => Promise<void>,
   options: { readonly openTimeoutMs: number; readonly holdMs: number; readonly sampleEveryMs: number },
 ): Promise<HoldResult> => {
+  const request = requestFor(target, "hold");
   const baselineRssKb = memory(target.pid).rssKb;
   let peakRssKb = baselineRssKb;
   let peakDrainRssKb = 0;
@@ -177,7 +187,7 @@ export const holdStreams = async (
       if (++arrived === count) allArrived();
     };
     try {
-      const timing = await connection.send(target.requests.hold, {
+      const timing = await connection.send(request, {
         timeoutMs: 2 * options.openTimeoutMs + options.holdMs + 10_000,
         onFirstChunk: () => {
           open++;

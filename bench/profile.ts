@@ -10,7 +10,7 @@
 import { parseArgs } from "node:util";
 import { type CpuProfile, summarize, type Summary } from "./cpuprofile.ts";
 import { closedLoop, type Kind, Samples, sequentialBlock, type Target } from "./load.ts";
-import { eventsPerStream } from "./mock_upstream.ts";
+import { eventsPerStream } from "./mock_wires.ts";
 import { clockTicksPerSecond } from "./procfs.ts";
 import type { Server } from "./servers.ts";
 import { stopAll } from "./servers.ts";

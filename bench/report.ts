@@ -1,6 +1,6 @@
 /** Turning the bench's samples into figures, a table, target verdicts and `BENCHMARKS.md`. */
 import type { HoldResult, Samples, TargetName } from "./load.ts";
-import { argumentDeltas } from "./mock_upstream.ts";
+import { type Api, apis, argumentDeltas } from "./mock_wires.ts";
 import type { Machine } from "./procfs.ts";
 
 export interface BenchSettings {
@@ -14,7 +14,13 @@ export interface BenchSettings {
   readonly durationS: number;
   readonly slices: number;
   readonly streams: number;
+  /** The per-API phase: concurrency of its streamed part, and its seconds per API. */
+  readonly apiConcurrency: number;
+  readonly apiDurationS: number;
 }
+
+/** Non-streamed requests per API and round in the per-API phase: half a latency block. */
+export const apiBlock = (s: BenchSettings): number => Math.max(1, Math.ceil(s.block / 2));
 
 export interface BenchResults {
   readonly settings: BenchSettings;
@@ -39,6 +45,17 @@ export interface BenchResults {
   readonly hold: { readonly floor: HoldResult; readonly gateway: HoldResult };
   /** VmHWM at the end of the run: the highest RSS of the whole run, load phases included. */
   readonly peakRssKb: { readonly floor: number; readonly gateway: number };
+  /** The gateway against each upstream API: the same answer in each API's wire format. */
+  readonly perApi: {
+    /** Upstream SSE messages in one stream (`[DONE]` included). */
+    readonly eventsPerStream: Readonly<Record<Api, number>>;
+    /** SSE frames the client received per stream, from the validation request. */
+    readonly framesPerStream: Readonly<Record<Api, number>>;
+    /** Non-streamed at concurrency 1. */
+    readonly json: Readonly<Record<Api, Samples>>;
+    /** Streamed at `apiConcurrency`. */
+    readonly sse: Readonly<Record<Api, Samples>>;
+  };
   readonly totalSeconds: number;
 }
 
@@ -164,6 +181,124 @@ export const verdicts = (r: BenchResults, f: Figures): Verdict[] => {
     note: rssMb < 200 ? "" : `over by ${fmtInt(rssMb - 200)} MB`,
   });
   return out;
+};
+
+// ===== Per upstream API (issue 17) =====
+
+export interface ApiFigures {
+  readonly events: number;
+  readonly frames: number;
+  readonly streamsPerSecond: number;
+  readonly cpuPerStream: number;
+  readonly cpuPerEvent: number;
+  /** CPU per event over the Responses path's. */
+  readonly vsResponses: number;
+  /** CPU per stream over the Responses path's: the same answer, whatever its event count. */
+  readonly streamVsResponses: number;
+  readonly sseP50: number;
+  readonly jsonP50: number;
+  readonly errors: number;
+  readonly lastError: string;
+}
+
+export const apiFigures = (r: BenchResults): Record<Api, ApiFigures> => {
+  const p = r.perApi;
+  const perEvent = (api: Api) => cpuMicros(p.sse[api], r.clockTicks, p.eventsPerStream[api]);
+  const one = (api: Api): ApiFigures => ({
+    events: p.eventsPerStream[api],
+    frames: p.framesPerStream[api],
+    streamsPerSecond: rate(p.sse[api]),
+    cpuPerStream: cpuMicros(p.sse[api], r.clockTicks, 1),
+    cpuPerEvent: perEvent(api),
+    vsResponses: perEvent(api) / perEvent("responses"),
+    streamVsResponses: cpuMicros(p.sse[api], r.clockTicks, 1) / cpuMicros(p.sse.responses, r.clockTicks, 1),
+    sseP50: percentile(p.sse[api].totalMs, 50),
+    jsonP50: percentile(p.json[api].totalMs, 50),
+    errors: p.sse[api].errors + p.json[api].errors,
+    lastError: p.sse[api].lastError || p.json[api].lastError,
+  });
+  return Object.fromEntries(apis.map((api) => [api, one(api)])) as Record<Api, ApiFigures>;
+};
+
+/** Issue 17: each new upstream API's CPU per streamed event within 1.2x of the Responses path's. */
+export const apiVerdicts = (f: Readonly<Record<Api, ApiFigures>>): Verdict[] =>
+  apis.filter((api) => api !== "responses").map((api) => {
+    const value = f[api].vsResponses;
+    return {
+      name: `${api}: gateway CPU per streamed event`,
+      value: `${fmtRatio(value)} the Responses path's (${fmtMicros(f[api].cpuPerEvent)} vs ${
+        fmtMicros(f.responses.cpuPerEvent)
+      } µs)`,
+      target: "≤ 1.20x",
+      met: value <= 1.2,
+      note: value <= 1.2 ? "" : `over by ${fmtMicros(f[api].cpuPerEvent - 1.2 * f.responses.cpuPerEvent)} µs`,
+    };
+  });
+
+/** The per-API table (Markdown), as printed and as written to BENCHMARKS.md. */
+export const apiTable = (r: BenchResults, f: Readonly<Record<Api, ApiFigures>>): string => {
+  const c = r.settings.apiConcurrency;
+  const rows = apis.map((api) => [
+    api,
+    String(f[api].events),
+    String(f[api].frames),
+    fmtInt(f[api].streamsPerSecond),
+    fmtMicros(f[api].cpuPerStream),
+    fmtRatio(f[api].streamVsResponses),
+    fmtMicros(f[api].cpuPerEvent),
+    fmtRatio(f[api].vsResponses),
+    fmtMs(f[api].sseP50),
+    fmtMs(f[api].jsonP50),
+  ]);
+  return markdownTable([
+    "upstream API",
+    "events per stream",
+    "frames to client",
+    `streams/s, c=${c}`,
+    "server CPU per stream (µs)",
+    "vs responses",
+    "per event (µs)",
+    "vs responses",
+    `streamed p50, c=${c} (ms)`,
+    "non-streamed p50, c=1 (ms)",
+  ], rows);
+};
+
+/** The machine's load around the run, as printed after the tables. */
+export const loadLine = (r: BenchResults): string =>
+  `Load average ${r.load.before} before the run, ${r.load.after} after; other processes kept ${
+    r.load.othersCores.toFixed(2)
+  } of the ${r.machine.nproc} cores busy on average meanwhile (${Math.round(r.totalSeconds)} s).`;
+
+const apiSection = (r: BenchResults): string => {
+  const s = r.settings;
+  const f = apiFigures(r);
+  const errors = apis.filter((api) => f[api].errors > 0).map((api) => `${api}: ${f[api].errors} (${f[api].lastError})`);
+  return `## Per upstream API
+
+The gateway alone, against each upstream API it speaks, with the same answer in each wire format
+(\`bench/mock_wires.ts\`): ${s.deltas} text deltas of the same text bytes, a \`ReadFile\` call (its arguments in
+${argumentDeltas.length} deltas, or whole in one Gemini chunk, as Google sends calls) and usage. The gateway has a
+\`json\` and an \`sse\` provider per API on the mock (\`api: "chat"\`, \`"anthropic"\`, \`"gemini"\`; the Responses
+path goes through the providers of the phases above), and the client sends every API the same Cursor body with only
+the model changed.
+Each API's answer is first checked through the gateway: its text, its call and its usage.
+
+An event is one upstream SSE message (\`[DONE]\` included), so CPU per event is the gateway's CPU per stream over
+that API's own event count. An API that packs more into an event has fewer events for the same answer (Gemini sends
+the call whole, with the finish reason and usage); the per-stream ratio compares the same work. Streamed:
+${s.apiDurationS} s per API at concurrency ${s.apiConcurrency}, in ${s.slices} slices that rotate the APIs, after a
+warm-up of ${Math.ceil(s.warmup / 2)} requests per API and kind. Non-streamed: ${s.rounds} rounds of ${
+    apiBlock(s)
+  } requests per API
+at concurrency 1, also rotating.
+
+${apiTable(r, f)}
+
+Target (issue 17): each new upstream API's CPU per streamed event within 1.2x of the Responses path's.
+
+${verdictList(apiVerdicts(f))}${errors.length > 0 ? `\n\nErrors seen: ${errors.join("; ")}.` : ""}
+`;
 };
 
 // ===== Formatting =====
@@ -357,9 +492,11 @@ ${verdictList(verdicts(r, f))}${
       : "\n\nWhere a target is not met, [What the profiles show](#what-the-profiles-show) says why."
   }
 
+${apiSection(r)}
 ## Method
 
-- **Three processes serve, a fourth loads.** \`bench/mock_upstream.ts\` is a Responses API mock:
+- **Three processes serve, a fourth loads.** \`bench/mock_upstream.ts\` mocks the four upstream APIs; the
+  phases above use its Responses API:
   \`/json\` answers a small \`response\` object at once; \`/sse-N\` streams ${s.deltas} \`output_text.delta\`
   events then a \`function_call\` with ${argumentDeltas.length} argument deltas (${r.eventsPerStream} events in all,
   each its own chunk, no pauses), every answer encoded once and reused. \`bench/floor.ts\` is the floor: a bare

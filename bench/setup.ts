@@ -1,11 +1,12 @@
 /**
  * What every bench run sets up: the mock upstream, the floor and the gateway as child
- * processes, one target per server with its pre-built requests, and a check that each one
- * answers the way it should before anything is measured.
+ * processes, one target per server with its pre-built requests, a gateway target per upstream
+ * API, and a check that each one answers the way it should before anything is measured.
  */
 import { buildRequest, HttpConnection } from "./http_client.ts";
 import { hybridBody } from "./hybrid_body.ts";
-import type { Kind, Target, TargetName } from "./load.ts";
+import { type Kind, requestFor, type Target, type TargetName } from "./load.ts";
+import { answerText, type Api, apis, callArguments, callName, jsonText, tokens } from "./mock_wires.ts";
 import { gatewayPort, jsonPort, type Server, startServer } from "./servers.ts";
 
 export const root = new URL("..", import.meta.url).pathname;
@@ -25,11 +26,26 @@ export interface SetupOptions {
   readonly gatewayFlags?: ReadonlyArray<string>;
 }
 
+/**
+ * The gateway's providers for the per-API phase, `json` and `sse` mode each: the Responses
+ * path is the bench's own `json` and `sse` providers; the others speak their API to the mock
+ * under the same prefixes, asked for a model of that API's family (the Gemini adapter, for one,
+ * sets thinking by the model's name).
+ */
+const apiProviders: Readonly<Record<Api, { readonly prefix: string; readonly model: string }>> = {
+  responses: { prefix: "", model: "gpt-5" },
+  chat: { prefix: "chat-", model: "gpt-4.1" },
+  anthropic: { prefix: "anthropic-", model: "claude-sonnet-4-5" },
+  gemini: { prefix: "gemini-", model: "gemini-2.5-flash" },
+};
+
 export interface BenchServers {
   readonly mock: Server;
   readonly floor: Server;
   readonly gateway: Server;
   readonly targets: Readonly<Record<TargetName, Target>>;
+  /** The gateway once per upstream API, with a `json` and an `sse` request each. */
+  readonly apiTargets: Readonly<Record<Api, Target>>;
   /** Request body bytes per kind (identical for every target). */
   readonly bodies: Readonly<Record<Kind, Uint8Array>>;
   /** Lets every held stream finish. */
@@ -63,13 +79,20 @@ export const startBenchServers = async (options: SetupOptions): Promise<BenchSer
     args: ["run", "--allow-net", ...profileFlags, here("floor.ts"), `http://127.0.0.1:${mock.port}`],
     portFrom: jsonPort,
   });
+  const provider = (api: Api, kind: Kind) => ({
+    ...(api === "responses" ? {} : { api }),
+    base_url: `http://127.0.0.1:${mock.port}/${mode(kind)}/v1`,
+    keys: [{ value: "sk-bench-upstream-not-a-secret" }],
+    models: [apiProviders[api].model],
+    retry: { max_retries: 0 },
+  });
   const config = {
-    providers: Object.fromEntries(kinds.map((kind) => [kind, {
-      base_url: `http://127.0.0.1:${mock.port}/${mode(kind)}/v1`,
-      keys: [{ value: "sk-bench-upstream-not-a-secret" }],
-      models: ["gpt-5"],
-      retry: { max_retries: 0 },
-    }])),
+    providers: Object.fromEntries([
+      ...kinds.map((kind) => [kind, provider("responses", kind)]),
+      ...apis.filter((api) => api !== "responses").flatMap((api) =>
+        (["json", "sse"] as const).map((kind) => [`${apiProviders[api].prefix}${kind}`, provider(api, kind)])
+      ),
+    ]),
     default_provider: "json",
     virtual_keys: [{ id: "bench", value: virtualKey, models: ["*"] }],
     store: { kind: "memory" },
@@ -107,10 +130,12 @@ export const startBenchServers = async (options: SetupOptions): Promise<BenchSer
   }
 
   const encoder = new TextEncoder();
-  const bodies = Object.fromEntries(kinds.map((kind) => [
-    kind,
-    encoder.encode(JSON.stringify(hybridBody({ model: `${kind}/gpt-5`, stream: kind !== "json" }))),
-  ])) as Record<Kind, Uint8Array>;
+  const body = (model: string, kind: Kind) =>
+    encoder.encode(JSON.stringify(hybridBody({ model, stream: kind !== "json" })));
+  const bodies = Object.fromEntries(
+    kinds.map((kind) => [kind, body(`${kind}/gpt-5`, kind)]),
+  ) as Record<Kind, Uint8Array>;
+  const headers = { "content-type": "application/json", authorization: `Bearer ${virtualKey}` };
   const target = (name: TargetName, server: Server): Target => ({
     name,
     port: server.port,
@@ -121,9 +146,21 @@ export const startBenchServers = async (options: SetupOptions): Promise<BenchSer
         server.port,
         name === "gateway" ? "/cursor/v1/chat/completions" : `/${mode(kind)}/v1/responses`,
         bodies[kind],
-        { "content-type": "application/json", authorization: `Bearer ${virtualKey}` },
+        headers,
       ),
     ])) as Record<Kind, Uint8Array>,
+  });
+  const apiTarget = (api: Api): Target => ({
+    name: "gateway",
+    port: gateway.port,
+    pid: gateway.pid,
+    requests: Object.fromEntries((["json", "sse"] as const).map((kind) => {
+      const { prefix, model } = apiProviders[api];
+      return [
+        kind,
+        buildRequest(gateway.port, "/cursor/v1/chat/completions", body(`${prefix}${kind}/${model}`, kind), headers),
+      ];
+    })),
   });
 
   const release = async () => {
@@ -140,6 +177,7 @@ export const startBenchServers = async (options: SetupOptions): Promise<BenchSer
     floor,
     gateway,
     targets: { direct: target("direct", mock), floor: target("floor", floor), gateway: target("gateway", gateway) },
+    apiTargets: Object.fromEntries(apis.map((api) => [api, apiTarget(api)])) as Record<Api, Target>,
     bodies,
     release,
   };
@@ -160,7 +198,7 @@ export const validate = async (target: Target, server: Server): Promise<number> 
   try {
     let frames = 0;
     for (const kind of ["json", "sse", "short"] as const) {
-      const timing = await connection.send(target.requests[kind], { keepBody: true });
+      const timing = await connection.send(requestFor(target, kind), { keepBody: true });
       const text = new TextDecoder().decode(timing.body);
       if (timing.status !== 200) fail(kind, timing.status, text);
       if (kind === "json") {
@@ -181,6 +219,86 @@ export const validate = async (target: Target, server: Server): Promise<number> 
       if (kind === "sse") frames = frameCount(text);
     }
     return frames;
+  } finally {
+    connection.close();
+  }
+};
+
+/** The `data:` payloads of an SSE body, `[DONE]` left out. */
+const dataOf = (text: string): string[] =>
+  text.split("\n\n").flatMap((frame) => frame.startsWith("data: ") && frame !== "data: [DONE]" ? [frame.slice(6)] : []);
+
+interface ChatUsage {
+  readonly prompt_tokens?: number;
+  readonly completion_tokens?: number;
+}
+
+const sameUsage = (usage: ChatUsage | undefined) =>
+  usage?.prompt_tokens === tokens.input && usage?.completion_tokens === tokens.output;
+
+/**
+ * Sends the `json` and `sse` request of one upstream API through the gateway and checks that the
+ * client gets the mock's answer in Chat Completions shape: the whole text (`deltas` of them when
+ * streamed), the `ReadFile` call, and the mock's token counts. Returns the SSE frames the client
+ * got for one stream.
+ */
+export const validateApi = async (api: Api, target: Target, server: Server, deltas: number): Promise<number> => {
+  const connection = await HttpConnection.open(target.port);
+  const fail = (what: string, status: number, body: string): never => {
+    throw new Error(
+      `the gateway's ${api} path answered ${what} with HTTP ${status}: ${body.slice(-600)}\n${server.recent()}`,
+    );
+  };
+  try {
+    const json = await connection.send(requestFor(target, "json"), { keepBody: true });
+    const jsonBody = new TextDecoder().decode(json.body);
+    if (json.status !== 200) fail("json", json.status, jsonBody);
+    let answer: { object?: string; choices?: { message?: { content?: string } }[]; usage?: ChatUsage } = {};
+    try {
+      answer = JSON.parse(jsonBody);
+    } catch {
+      fail("json (not JSON)", json.status, jsonBody);
+    }
+    if (answer.object !== "chat.completion" || answer.choices?.[0]?.message?.content !== jsonText) {
+      fail(`json (expected a chat.completion saying "${jsonText}")`, json.status, jsonBody);
+    }
+    if (!sameUsage(answer.usage)) fail("json (not the mock's usage)", json.status, jsonBody);
+
+    const sse = await connection.send(requestFor(target, "sse"), { keepBody: true });
+    const text = new TextDecoder().decode(sse.body);
+    if (sse.status !== 200) fail("sse", sse.status, text);
+    if (!text.trimEnd().endsWith("data: [DONE]")) fail("sse (the stream did not finish)", sse.status, text);
+    let content = "";
+    const calls = new Map<number, { name: string; arguments: string }>();
+    let usage: ChatUsage | undefined;
+    for (const data of dataOf(text)) {
+      const chunk = JSON.parse(data) as {
+        choices?: {
+          delta?: {
+            content?: string | null;
+            tool_calls?: { index: number; function?: { name?: string; arguments?: string } }[];
+          };
+        }[];
+        usage?: ChatUsage | null;
+      };
+      const delta = chunk.choices?.[0]?.delta;
+      content += delta?.content ?? "";
+      for (const call of delta?.tool_calls ?? []) {
+        const seen = calls.get(call.index) ?? { name: "", arguments: "" };
+        calls.set(call.index, {
+          name: seen.name + (call.function?.name ?? ""),
+          arguments: seen.arguments + (call.function?.arguments ?? ""),
+        });
+      }
+      usage = chunk.usage ?? usage;
+    }
+    if (content !== answerText(deltas)) fail(`sse (not the mock's ${deltas} deltas)`, sse.status, text);
+    const call = calls.get(0);
+    if (calls.size !== 1 || call?.name !== callName || call.arguments !== callArguments) {
+      fail(`sse (not the mock's ${callName} call)`, sse.status, text);
+    }
+    if (!sameUsage(usage ?? undefined)) fail("sse (not the mock's usage)", sse.status, text);
+    return frameCount(text);
   } finally {
     connection.close();
   }

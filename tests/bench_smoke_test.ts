@@ -1,7 +1,7 @@
 /**
  * The bench is not part of the suite; these tests only check that its harness works: a tiny
- * run starts the servers, produces the table and the report, and no server outlives the bench,
- * whether it ends normally, on Ctrl-C, or killed outright.
+ * run starts the servers, produces the tables (the per-upstream-API one too) and the report,
+ * and no server outlives the bench, whether it ends normally, on Ctrl-C, or killed outright.
  */
 import assert from "node:assert/strict";
 // Type-only: `deno test` then type-checks the bench's entry points without running them.
@@ -71,10 +71,13 @@ const waitForServers = async (child: Deno.ChildProcess) => {
   }
 };
 
-Deno.test("a quick bench run starts the servers, prints the figures table and writes the report", async () => {
+const probes = "## Memory probes (issue 9)\n\nWritten by `deno task probe:memory`.\n";
+
+Deno.test("a quick bench run starts the servers, prints the figures and per-API tables and writes the report", async () => {
   const dir = await Deno.makeTempDir({ prefix: "bench-smoke-" });
   try {
     const out = `${dir}/BENCHMARKS.md`;
+    await Deno.writeTextFile(out, `# Benchmarks\n\nAn older run.\n\n${probes}`);
     const result = await startBench(["--out", out]).output();
     const stdout = new TextDecoder().decode(result.stdout);
     const stderr = new TextDecoder().decode(result.stderr);
@@ -90,11 +93,26 @@ Deno.test("a quick bench run starts the servers, prints the figures table and wr
     }
     assert.match(stdout, /- (met|\*\*not met\*\*): added p50 at c=1, non-streamed/);
 
+    // Every upstream API answered through the gateway (setup checks text, call and usage) and was measured.
+    assert.match(stdout, /^\| upstream API\s+\| events per stream\s+\|/m);
+    for (const api of ["responses", "chat", "anthropic", "gemini"]) {
+      const cells = row(new RegExp(`^\\| ${api}\\s+\\|`))?.split("|").map((cell) => cell.trim()).slice(1, -1);
+      assert.ok(cells, `no per-API row for ${api} in:\n${stdout}`);
+      for (const cell of cells.slice(1)) assert.match(cell, /^[\d,.]+x?$/, `row ${api}: ${cells.join(" | ")}`);
+    }
+    for (const api of ["chat", "anthropic", "gemini"]) {
+      assert.match(stdout, new RegExp(`- (met|\\*\\*not met\\*\\*): ${api}: gateway CPU per streamed event`));
+    }
+    assert.match(stdout, /^Load average [\d.]+ before the run, [\d.]+ after/m);
+
     const report = await Deno.readTextFile(out);
     assert.match(report, /^# Benchmarks/);
     assert.match(report, /`nproc`: \d+; memory: [\d.]+ GiB/);
     assert.match(report, /deno task bench --quick --out /);
     assert.ok(report.includes(row(/^\| added latency p50, non-streamed/)!), "the report holds the printed table");
+    assert.match(report, /^## Per upstream API$/m);
+    assert.ok(report.includes(row(/^\| gemini\s+\|/)!), "the report holds the printed per-API table");
+    assert.ok(report.endsWith(probes), "the memory probes' section is kept");
 
     const pids = pidsFrom(stderr);
     assert.equal(pids.length, 6, stderr);

@@ -98,36 +98,32 @@ export const startBenchServers = async (options: SetupOptions): Promise<BenchSer
     store: { kind: "memory" },
     log_level: "warn",
   };
-  // The gateway reads its config file once, at start-up: remove it as soon as the gateway is up, so that
-  // nothing is left behind however the bench ends.
-  const configDir = await Deno.makeTempDir({ prefix: "gateway-bench-" });
-  const configPath = `${configDir}/gateway.json`;
-  let gateway: Server;
-  try {
-    await Deno.writeTextFile(configPath, JSON.stringify(config));
-    gateway = await startServer({
-      ...common,
-      name: "gateway",
-      args: [
-        "run",
-        "--allow-net",
-        "--allow-env",
-        "--allow-read",
-        "--allow-write",
-        "--allow-sys",
-        ...profileFlags,
-        ...(options.gatewayFlags ?? []),
-        `${root}main.ts`,
-        "--config",
-        configPath,
-      ],
-      // HOST and PORT override the file; set them so an operator's environment cannot move the gateway.
-      env: { ...common.env, HOST: "127.0.0.1", PORT: "0" },
-      portFrom: gatewayPort,
-    });
-  } finally {
-    await Deno.remove(configDir, { recursive: true }).catch(() => {});
-  }
+  const gateway = await startServer({
+    ...common,
+    name: "gateway",
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-env",
+      "--allow-read",
+      "--allow-write",
+      "--allow-sys",
+      ...profileFlags,
+      ...(options.gatewayFlags ?? []),
+      `${root}main.ts`,
+    ],
+    env: {
+      ...common.env,
+      // The config as JSON in the environment, as the other harnesses pass it: no file to leave behind.
+      GATEWAY_CONFIG_JSON: JSON.stringify(config),
+      // A GATEWAY_CONFIG path in the operator's environment would win over it; empty counts as unset.
+      ...(Deno.env.get("GATEWAY_CONFIG") !== undefined ? { GATEWAY_CONFIG: "" } : {}),
+      // HOST and PORT override the config; set them so an operator's environment cannot move the gateway.
+      HOST: "127.0.0.1",
+      PORT: "0",
+    },
+    portFrom: gatewayPort,
+  });
 
   const encoder = new TextEncoder();
   const body = (model: string, kind: Kind) =>

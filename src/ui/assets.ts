@@ -10,6 +10,7 @@ export const indexHtml = `<!doctype html>
     <meta name="viewport" content="width=device-width, initial-scale=1">
     <meta name="referrer" content="no-referrer">
     <title>Gateway dashboard</title>
+    <link rel="icon" href="data:,">
     <link rel="stylesheet" href="/ui/app.css">
     <script type="module" src="/ui/app.js"></script>
   </head>
@@ -39,6 +40,7 @@ export const disabledHtml = `<!doctype html>
     <meta charset="utf-8">
     <meta name="viewport" content="width=device-width, initial-scale=1">
     <title>Gateway dashboard: off</title>
+    <link rel="icon" href="data:,">
     <link rel="stylesheet" href="/ui/app.css">
   </head>
   <body>
@@ -135,7 +137,7 @@ function fmtUsd(usd) {
   if (usd === null || usd === undefined) return "–";
   if (usd === 0) return "$0";
   if (usd < 0.01) return \`$\${usd.toPrecision(2)}\`;
-  return \`$\${usd.toFixed(usd < 100 ? 4 : 2)}\`;
+  return \`$\${usd.toFixed(usd < 1 ? 4 : 2)}\`;
 }
 
 function fmtTime(iso) {
@@ -717,7 +719,7 @@ function meter(label, used, limit, format) {
         text: limit === null ? \`\${format(used)} (no limit)\` : \`\${format(used)} / \${format(limit)}\`,
       }),
     ),
-    h("div", { class: "track" }, fill),
+    limit === null ? null : h("div", { class: "track" }, fill),
   );
 }
 
@@ -1010,9 +1012,9 @@ function renderHealth() {
     chartPanel(
       "Error rate (%)",
       times,
-      providers.map((p, i) => ({
+      [{ provider: "all", buckets: stats.buckets }, ...providers].map((p, i) => ({
         name: p.provider,
-        color: color(i),
+        color: i === 0 ? "#868e96" : color(i - 1),
         values: p.buckets.map((b) => b.requests > 0 ? (100 * b.errors) / b.requests : null),
       })),
       { max: 100 },
@@ -1077,14 +1079,10 @@ function renderHealth() {
       h("tbody", {}, rows),
     ),
   );
-  root.replaceChildren(
-    tiles,
-    totals.requests === 0
-      ? noTraffic("The charts fill in as requests finish (the last hour is kept in memory).")
-      : null,
-    charts,
-    table,
-  );
+  const empty = totals.requests === 0
+    ? noTraffic("The charts fill in as requests finish (the last hour is kept in memory).")
+    : null;
+  root.replaceChildren(...[tiles, empty, charts, table].filter(Boolean));
 }
 
 // ===== Charts =====
@@ -1215,6 +1213,11 @@ export const appCss = `:root {
 
 * {
   box-sizing: border-box;
+}
+
+/* The attribute must win over the display of the element's own rule (the nav is a flex box). */
+[hidden] {
+  display: none !important;
 }
 
 body {
@@ -1456,6 +1459,10 @@ tr.row.fresh {
   }
 }
 
+td.key {
+  white-space: nowrap;
+}
+
 td.model {
   max-width: 380px;
   overflow-wrap: anywhere;
@@ -1591,7 +1598,7 @@ dl.facts dd {
 
 .tiles {
   display: grid;
-  grid-template-columns: repeat(auto-fill, minmax(150px, 1fr));
+  grid-template-columns: repeat(auto-fill, minmax(180px, 1fr));
   gap: 12px;
   margin-bottom: 16px;
 }
@@ -1604,7 +1611,8 @@ dl.facts dd {
 }
 
 .tile .value {
-  font-size: 20px;
+  font-size: 18px;
+  white-space: nowrap;
   font-weight: 600;
   font-variant-numeric: tabular-nums;
 }

@@ -66,7 +66,7 @@ function fmtUsd(usd) {
   if (usd === null || usd === undefined) return "–";
   if (usd === 0) return "$0";
   if (usd < 0.01) return `$${usd.toPrecision(2)}`;
-  return `$${usd.toFixed(usd < 100 ? 4 : 2)}`;
+  return `$${usd.toFixed(usd < 1 ? 4 : 2)}`;
 }
 
 function fmtTime(iso) {
@@ -648,7 +648,7 @@ function meter(label, used, limit, format) {
         text: limit === null ? `${format(used)} (no limit)` : `${format(used)} / ${format(limit)}`,
       }),
     ),
-    h("div", { class: "track" }, fill),
+    limit === null ? null : h("div", { class: "track" }, fill),
   );
 }
 
@@ -941,9 +941,9 @@ function renderHealth() {
     chartPanel(
       "Error rate (%)",
       times,
-      providers.map((p, i) => ({
+      [{ provider: "all", buckets: stats.buckets }, ...providers].map((p, i) => ({
         name: p.provider,
-        color: color(i),
+        color: i === 0 ? "#868e96" : color(i - 1),
         values: p.buckets.map((b) => b.requests > 0 ? (100 * b.errors) / b.requests : null),
       })),
       { max: 100 },
@@ -1008,14 +1008,10 @@ function renderHealth() {
       h("tbody", {}, rows),
     ),
   );
-  root.replaceChildren(
-    tiles,
-    totals.requests === 0
-      ? noTraffic("The charts fill in as requests finish (the last hour is kept in memory).")
-      : null,
-    charts,
-    table,
-  );
+  const empty = totals.requests === 0
+    ? noTraffic("The charts fill in as requests finish (the last hour is kept in memory).")
+    : null;
+  root.replaceChildren(...[tiles, empty, charts, table].filter(Boolean));
 }
 
 // ===== Charts =====

@@ -176,28 +176,41 @@ export interface StatsView {
   }>;
 }
 
-/** The `p` quantile (0-1) of the histogram's buckets `indexes`, or null when they are empty. */
-const percentile = (histogram: Uint32Array, indexes: ReadonlyArray<number>, p: number): number | null => {
-  const sums = new Uint32Array(BINS);
-  let total = 0;
-  for (const i of indexes) {
-    for (let b = 0; b < BINS; b++) {
-      sums[b] += histogram[i * BINS + b];
-      total += histogram[i * BINS + b];
-    }
+/** Scratch for summing a window's bins; `view` runs on one thread, one call at a time. */
+const sums = new Uint32Array(BINS);
+
+/**
+ * The median and 95th percentile of the histogram's buckets `indexes` (nulls when they are
+ * empty): the bins summed once, then one walk for both ranks.
+ */
+const quantiles = (histogram: Uint32Array, indexes: ReadonlyArray<number>): [number | null, number | null] => {
+  let bins: Uint32Array;
+  let offset = 0;
+  if (indexes.length === 1) {
+    bins = histogram;
+    offset = indexes[0] * BINS;
+  } else {
+    sums.fill(0);
+    for (const i of indexes) for (let b = 0; b < BINS; b++) sums[b] += histogram[i * BINS + b];
+    bins = sums;
   }
-  if (total === 0) return null;
-  const rank = Math.max(1, Math.ceil(p * total));
+  let total = 0;
+  for (let b = 0; b < BINS; b++) total += bins[offset + b];
+  if (total === 0) return [null, null];
+  const median = Math.max(1, Math.ceil(0.5 * total));
+  const high = Math.max(1, Math.ceil(0.95 * total));
+  let p50: number | null = null;
   let seen = 0;
   for (let b = 0; b < BINS; b++) {
-    seen += sums[b];
-    if (seen >= rank) return binValue(b);
+    seen += bins[offset + b];
+    if (p50 === null && seen >= median) p50 = binValue(b);
+    if (seen >= high) return [p50, binValue(b)];
   }
-  return binValue(BINS - 1);
+  return [p50, binValue(BINS - 1)];
 };
 
-/** The counters of `indexes` (bucket slots), summed. */
-const summary = (series: Series, indexes: ReadonlyArray<number>): Omit<BucketView, "time"> => {
+/** The counters of `indexes` (bucket slots), summed, as of `time` (the bucket's) when given. */
+const summary = (series: Series, indexes: ReadonlyArray<number>, time?: string): BucketView => {
   let requests = 0, errors = 0, tokensIn = 0, tokensOut = 0, cost = 0;
   for (const i of indexes) {
     requests += series.requests[i];
@@ -206,22 +219,47 @@ const summary = (series: Series, indexes: ReadonlyArray<number>): Omit<BucketVie
     tokensOut += series.tokensOut[i];
     cost += series.costUsd[i];
   }
-  const base = {
+  const costUsd = Math.round(cost * 1e9) / 1e9;
+  if (series.latency === undefined || series.firstToken === undefined) {
+    return { time: time!, requests, errors, tokens_in: tokensIn, tokens_out: tokensOut, cost_usd: costUsd };
+  }
+  const [latencyP50, latencyP95] = quantiles(series.latency, indexes);
+  const [firstTokenP50, firstTokenP95] = quantiles(series.firstToken, indexes);
+  return {
+    time: time!,
     requests,
     errors,
     tokens_in: tokensIn,
     tokens_out: tokensOut,
-    cost_usd: Math.round(cost * 1e9) / 1e9,
-  };
-  if (series.latency === undefined || series.firstToken === undefined) return base;
-  return {
-    ...base,
-    latency_p50_ms: percentile(series.latency, indexes, 0.5),
-    latency_p95_ms: percentile(series.latency, indexes, 0.95),
-    first_token_p50_ms: percentile(series.firstToken, indexes, 0.5),
-    first_token_p95_ms: percentile(series.firstToken, indexes, 0.95),
+    cost_usd: costUsd,
+    latency_p50_ms: latencyP50,
+    latency_p95_ms: latencyP95,
+    first_token_p50_ms: firstTokenP50,
+    first_token_p95_ms: firstTokenP95,
   };
 };
+
+/** Totals have no time of their own. */
+const totalsOf = (series: Series, indexes: ReadonlyArray<number>): Omit<BucketView, "time"> => {
+  const { time: _, ...totals } = summary(series, indexes);
+  return totals;
+};
+
+const emptyBucket = (time: string, detailed: boolean): BucketView =>
+  detailed
+    ? {
+      time,
+      requests: 0,
+      errors: 0,
+      tokens_in: 0,
+      tokens_out: 0,
+      cost_usd: 0,
+      latency_p50_ms: null,
+      latency_p95_ms: null,
+      first_token_p50_ms: null,
+      first_token_p95_ms: null,
+    }
+    : { time, requests: 0, errors: 0, tokens_in: 0, tokens_out: 0, cost_usd: 0 };
 
 /**
  * Per-minute counters of the last hour's chat requests.
@@ -281,41 +319,44 @@ export class MinuteStats {
     const span = Math.min(BUCKETS, Math.max(1, Math.floor(minutes)));
     const current = Math.floor(this.#now() / BUCKET_MS);
     const wanted: number[] = [];
-    for (let m = current - span + 1; m <= current; m++) wanted.push(m);
-    const live = (series: Series) => wanted.flatMap((m) => series.minute[m % BUCKETS] === m ? [m % BUCKETS] : []);
+    const times: string[] = [];
+    for (let m = current - span + 1; m <= current; m++) {
+      wanted.push(m);
+      times.push(new Date(m * BUCKET_MS).toISOString());
+    }
+    /** The bucket slots of `series` that hold a wanted minute. */
+    const live = (series: Series) => {
+      const out: number[] = [];
+      for (const m of wanted) if (series.minute[m % BUCKETS] === m) out.push(m % BUCKETS);
+      return out;
+    };
+    const slot: number[] = [0];
     const bucketsOf = (series: Series): BucketView[] =>
-      wanted.map((m) => {
-        const i = m % BUCKETS;
-        const time = new Date(m * BUCKET_MS).toISOString();
-        if (series.minute[i] !== m) {
-          const empty = { time, requests: 0, errors: 0, tokens_in: 0, tokens_out: 0, cost_usd: 0 };
-          return series.latency === undefined ? empty : {
-            ...empty,
-            latency_p50_ms: null,
-            latency_p95_ms: null,
-            first_token_p50_ms: null,
-            first_token_p95_ms: null,
-          };
-        }
-        return { time, ...summary(series, [i]) };
+      wanted.map((m, k) => {
+        slot[0] = m % BUCKETS;
+        return series.minute[slot[0]] === m
+          ? summary(series, slot, times[k])
+          : emptyBucket(times[k], series.latency !== undefined);
       });
     const names = new Set([...providers, ...this.#providers.keys()]);
     return {
       buckets: bucketsOf(this.#all),
-      totals: summary(this.#all, live(this.#all)),
+      totals: totalsOf(this.#all, live(this.#all)),
       providers: [...names].sort().map((provider) => {
         const series = this.#providers.get(provider) ?? new Series(true);
         const indexes = live(series);
-        const failures = Object.fromEntries(REASONS.map((reason) => [reason, 0])) as Record<FailureReason, number>;
-        for (const i of indexes) {
-          REASONS.forEach((reason, r) => failures[reason] += series.failures![i * REASONS.length + r]);
+        const failures = {} as Record<FailureReason, number>;
+        for (let r = 0; r < REASONS.length; r++) {
+          let count = 0;
+          for (const i of indexes) count += series.failures![i * REASONS.length + r];
+          failures[REASONS[r]] = count;
         }
-        return { provider, buckets: bucketsOf(series), totals: summary(series, indexes), failures };
+        return { provider, buckets: bucketsOf(series), totals: totalsOf(series, indexes), failures };
       }),
       keys: [...this.#keys].flatMap(([id, series]) => {
         const indexes = live(series);
         if (indexes.length === 0) return [];
-        return [{ virtual_key_id: id, buckets: bucketsOf(series), totals: summary(series, indexes) }];
+        return [{ virtual_key_id: id, buckets: bucketsOf(series), totals: totalsOf(series, indexes) }];
       }).sort((a, b) => a.virtual_key_id < b.virtual_key_id ? -1 : 1),
     };
   }

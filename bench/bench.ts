@@ -24,6 +24,7 @@ import {
   apiFigures,
   apiTable,
   apiVerdicts,
+  apiWarmup,
   type BenchResults,
   type BenchSettings,
   figures,
@@ -224,9 +225,7 @@ const run = async (): Promise<BenchResults> => {
     const peakRssKb = { floor: memory(servers.floor.pid).hwmKb, gateway: memory(servers.gateway.pid).hwmKb };
 
     // The gateway alone, once per upstream API, the same answer in each wire format.
-    const perApiStarted = performance.now();
     const perApi = { ...await perApiPhase(servers), framesPerStream: framesPerApiStream };
-    log(`per upstream API: done in ${((performance.now() - perApiStarted) / 1000).toFixed(1)} s`);
 
     // How much of the machine other processes took meanwhile: all busy time minus the bench's own processes.
     const ours = [servers.mock, servers.floor, servers.gateway]
@@ -272,28 +271,35 @@ const run = async (): Promise<BenchResults> => {
 const perApiPhase = async (servers: BenchServers): Promise<Omit<BenchResults["perApi"], "framesPerStream">> => {
   const targets = servers.apiTargets;
   const c = settings.apiConcurrency;
-  log(
-    `per upstream API: warm-up, then ${settings.rounds} rounds of ${apiBlock(settings)} non-streamed requests at c=1`,
-  );
+  let t = performance.now();
+  const took = () => {
+    const seconds = (performance.now() - t) / 1000;
+    t = performance.now();
+    return `${seconds.toFixed(1)} s`;
+  };
+  // A shorter warm-up than the main one: the gateway's request path is warm by now, only each adapter's code is new.
   for (const api of apis) {
-    // Half the main warm-up: the gateway's request path is warm by now, only each adapter's code is new.
-    await sequentialBlock(targets[api], "json", Math.ceil(settings.warmup / 2), new Samples(), false);
-    await sequentialBlock(targets[api], "sse", Math.ceil(settings.warmup / 2), new Samples(), false);
+    await sequentialBlock(targets[api], "json", apiWarmup(settings), new Samples(), false);
+    await sequentialBlock(targets[api], "sse", apiWarmup(settings), new Samples(), false);
     await closedLoop(targets[api], "sse", c, 50 * settings.apiDurationS, new Samples());
   }
+  log(`per upstream API: warm-up, ${apiWarmup(settings)} requests per API and kind and a burst at c=${c}: ${took()}`);
   const json = samplesByApi();
   for (let round = 0; round < settings.rounds; round++) {
     for (const api of rotate(apis, round)) {
       await sequentialBlock(targets[api], "json", apiBlock(settings), json[api], true);
     }
   }
-  log(`per upstream API: streamed at c=${c}, ${settings.apiDurationS} s per API in ${settings.slices} slices`);
+  log(`per upstream API: ${settings.rounds} rounds of ${apiBlock(settings)} non-streamed requests at c=1: ${took()}`);
   const sse = samplesByApi();
   for (let slice = 0; slice < settings.slices; slice++) {
     for (const api of rotate(apis, slice)) {
       await closedLoop(targets[api], "sse", c, (settings.apiDurationS * 1000) / settings.slices, sse[api]);
     }
   }
+  log(
+    `per upstream API: streamed at c=${c}, ${settings.apiDurationS} s per API in ${settings.slices} slices: ${took()}`,
+  );
   const eventsPerApiStream = Object.fromEntries(apis.map((api) => [api, eventsPerStream(settings.deltas, api)]));
   return { eventsPerStream: eventsPerApiStream as Record<Api, number>, json, sse };
 };

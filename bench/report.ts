@@ -19,8 +19,11 @@ export interface BenchSettings {
   readonly apiDurationS: number;
 }
 
-/** Non-streamed requests per API and round in the per-API phase: half a latency block. */
-export const apiBlock = (s: BenchSettings): number => Math.max(1, Math.ceil(s.block / 2));
+/** Non-streamed requests per API and round in the per-API phase: a quarter of a latency block, for ~30 s in all. */
+export const apiBlock = (s: BenchSettings): number => Math.max(1, Math.ceil(s.block / 4));
+
+/** Warm-up requests per API and kind in the per-API phase: a third of the main warm-up. */
+export const apiWarmup = (s: BenchSettings): number => Math.max(1, Math.ceil(s.warmup / 3));
 
 export interface BenchResults {
   readonly settings: BenchSettings;
@@ -288,7 +291,7 @@ An event is one upstream SSE message (\`[DONE]\` included), so CPU per event is 
 that API's own event count. An API that packs more into an event has fewer events for the same answer (Gemini sends
 the call whole, with the finish reason and usage); the per-stream ratio compares the same work. Streamed:
 ${s.apiDurationS} s per API at concurrency ${s.apiConcurrency}, in ${s.slices} slices that rotate the APIs, after a
-warm-up of ${Math.ceil(s.warmup / 2)} requests per API and kind. Non-streamed: ${s.rounds} rounds of ${
+warm-up of ${apiWarmup(s)} requests per API and kind. Non-streamed: ${s.rounds} rounds of ${
     apiBlock(s)
   } requests per API
 at concurrency 1, also rotating.

@@ -18,13 +18,16 @@ WORKDIR /app
 RUN mkdir -p /app/data && chown -R deno:deno /app
 USER deno
 
-# Dependencies first, so a source change does not fetch them again.
+# Dependencies first, so a source change does not fetch them again. deno.lock holds
+# the server's dependencies only (effect, eventsource-parser, undici, redis); the
+# tests' client SDKs are in tests/deno.lock and never reach the image.
 COPY --chown=deno:deno deno.json deno.lock ./
 RUN deno install --frozen
 
 COPY --chown=deno:deno main.ts ./
 COPY --chown=deno:deno src/ ./src/
-RUN deno cache --frozen main.ts
+# Caches exactly main.ts's module graph (redis included: it is imported lazily, by name).
+RUN deno install --frozen --entrypoint main.ts
 
 ENV HOST=0.0.0.0 \
     PORT=8080
@@ -35,6 +38,7 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
   CMD ["deno", "eval", "--no-config", "const r = await fetch(`http://127.0.0.1:${Deno.env.get('PORT') ?? '8080'}/health`).catch(() => undefined); Deno.exit(r?.ok ? 0 : 1);"]
 
 STOPSIGNAL SIGTERM
-# The image's entrypoint (tini, then deno for a deno subcommand) passes signals on.
+# The image's entrypoint (tini, then deno for a deno subcommand) passes signals on: the
+# gateway itself gets SIGTERM (no npm or shell in between, which would swallow it).
 # deno.json next to main.ts supplies the unstable flags (kv, no-legacy-abort).
 CMD ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", "--allow-sys", "main.ts"]

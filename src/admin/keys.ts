@@ -77,6 +77,21 @@ const decodeBody = <S extends Schema.ConstraintDecoder<unknown>>(
   return Effect.fail(badRequest(`Invalid request body: ${problems.join("; ")}.`, { code: "invalid_body" }));
 };
 
+/**
+ * A key made already expired could never be used, and a date typed a year off would pass unseen:
+ * a past `expires_at` is refused, by effect's `Clock` as `Auth` judges expiry.
+ */
+const refusePastExpiry = (expiresAt: string | null | undefined): Effect.Effect<void, GatewayError> =>
+  expiresAt == null
+    ? Effect.void
+    : Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Date.parse(expiresAt) > now ? Effect.void : Effect.fail(
+        badRequest(
+          `Invalid request body: expires_at: ${expiresAt} is in the past; give a future date-time, or none for a key that does not expire.`,
+          { param: "expires_at", code: "invalid_body" },
+        ),
+      ));
+
 // ===== Answers =====
 
 export const usageView = (entry: KeyEntry, usage: CurrentUsage, now: number) => {
@@ -139,6 +154,7 @@ export const adminRoutes = (
     Effect.gen(function* () {
       const registry = yield* KeyRegistry;
       const body = yield* decodeBody(CreateBody, yield* readJsonBody(request, MAX_BODY_BYTES));
+      yield* refusePastExpiry(body.expires_at);
       const { entry, value } = yield* registry.create(body);
       const view = yield* withUsage(entry);
       return Response.json({ ...view, value }, { status: 201, headers: { "cache-control": "no-store" } });
@@ -156,6 +172,7 @@ export const adminRoutes = (
     Effect.gen(function* () {
       const registry = yield* KeyRegistry;
       const patch = yield* decodeBody(PatchBody, yield* readJsonBody(request, MAX_BODY_BYTES));
+      yield* refusePastExpiry(patch.expires_at);
       const entry = yield* registry.update(id, patch);
       return Response.json(yield* withUsage(entry));
     });

@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
 import { decode } from "./support/decode.ts";
+import { MISSING_RESULT } from "../src/upstream/adapters/anthropic/messages.ts";
+
+/** What a call without an output of its own is answered with (issue 14, point 2). */
+const placeholder = (callId: string, type = "function_call_output") => ({
+  type,
+  call_id: callId,
+  output: MISSING_RESULT,
+});
 
 /** The canonical input for a chat body with these messages (and these tools). */
 const inputOf = (messages: unknown[], tools?: unknown[]) =>
@@ -37,6 +45,8 @@ Deno.test("assistant tool_calls become function_call items with the tool call id
       { type: "message", role: "assistant", content: "Checking both." },
       { type: "function_call", call_id: "call_a", name: "grep", arguments: '{"pattern":"foo"}' },
       { type: "function_call", call_id: "call_b", name: "grep", arguments: '{"pattern":"bar"}' },
+      placeholder("call_a"),
+      placeholder("call_b"),
     ],
   );
 });
@@ -44,10 +54,10 @@ Deno.test("assistant tool_calls become function_call items with the tool call id
 Deno.test("a tool message becomes a function_call_output with the tool_call_id as call_id", () => {
   assert.deepEqual(
     inputOf([
-      { role: "assistant", content: null, tool_calls: [call("call_a", "grep", "{}")] },
+      { role: "assistant", content: null, tool_calls: [call("call_a", "grep", "{}"), call("call_b", "grep", "{}")] },
       { role: "tool", name: "grep", tool_call_id: "call_a", content: "README.md:1" },
       { role: "tool", tool_call_id: "call_b", content: [{ type: "text", text: "part" }] },
-    ]).slice(1),
+    ]).slice(2),
     [
       { type: "function_call_output", call_id: "call_a", output: "README.md:1" },
       { type: "function_call_output", call_id: "call_b", output: [{ type: "input_text", text: "part" }] },
@@ -97,6 +107,7 @@ Deno.test("an assistant refusal becomes a refusal part", () => {
 Deno.test("an assistant message with content null and tool calls is dropped, leaving only the calls", () => {
   assert.deepEqual(inputOf([{ role: "assistant", content: null, tool_calls: [call("c1", "ls", "{}")] }]), [
     { type: "function_call", call_id: "c1", name: "ls", arguments: "{}" },
+    placeholder("c1"),
   ]);
 });
 
@@ -132,7 +143,10 @@ Deno.test("a chat custom tool call spelled type:custom becomes a custom_tool_cal
       content: null,
       tool_calls: [{ id: "c1", type: "custom", custom: { name: "ApplyPatch", input: "*** Begin Patch" } }],
     }]),
-    [{ type: "custom_tool_call", call_id: "c1", name: "ApplyPatch", input: "*** Begin Patch" }],
+    [
+      { type: "custom_tool_call", call_id: "c1", name: "ApplyPatch", input: "*** Begin Patch" },
+      placeholder("c1", "custom_tool_call_output"),
+    ],
   );
 });
 
@@ -143,6 +157,6 @@ Deno.test("tool call arguments sent as an object are forwarded as JSON text", ()
       content: null,
       tool_calls: [{ id: "c1", type: "function", function: { name: "ls", arguments: { path: "." } } }],
     }]),
-    [{ type: "function_call", call_id: "c1", name: "ls", arguments: '{"path":"."}' }],
+    [{ type: "function_call", call_id: "c1", name: "ls", arguments: '{"path":"."}' }, placeholder("c1")],
   );
 });

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { MISSING_RESULT } from "../src/upstream/adapters/anthropic/messages.ts";
 import { decode } from "./support/decode.ts";
 
 /** The canonical input for a hybrid body with these items (and these tools). */
@@ -10,6 +11,9 @@ const applyPatchTool = {
   name: "ApplyPatch",
   format: { type: "grammar", syntax: "lark", definition: "start: begin_patch" },
 };
+
+/** What a call without an output of its own is answered with (issue 14, point 2). */
+const placeholder = (callId: string) => ({ type: "function_call_output", call_id: callId, output: MISSING_RESULT });
 
 Deno.test("message items with and without type:message become canonical message items", () => {
   assert.deepEqual(
@@ -86,7 +90,7 @@ Deno.test("a function_call item is forwarded with its call_id, name and argument
       arguments: '{"command":"ls"}',
       status: "completed",
     }]),
-    [{ type: "function_call", call_id: "call_1", name: "Shell", arguments: '{"command":"ls"}' }],
+    [{ type: "function_call", call_id: "call_1", name: "Shell", arguments: '{"command":"ls"}' }, placeholder("call_1")],
   );
 });
 
@@ -153,7 +157,7 @@ Deno.test("a function_call in history for a custom tool becomes a custom_tool_ca
 Deno.test("a function_call named like a custom tool stays a function_call when the request declares no such custom tool", () => {
   assert.deepEqual(
     inputOf([{ type: "function_call", call_id: "call_p", name: "ApplyPatch", arguments: "{}" }]),
-    [{ type: "function_call", call_id: "call_p", name: "ApplyPatch", arguments: "{}" }],
+    [{ type: "function_call", call_id: "call_p", name: "ApplyPatch", arguments: "{}" }, placeholder("call_p")],
   );
 });
 
@@ -164,6 +168,7 @@ Deno.test("a reasoning item with encrypted_content is forwarded together with th
     { type: "message", role: "user", content: "go" },
     reasoning,
     call,
+    placeholder("call_1"),
   ]);
 });
 
@@ -208,6 +213,8 @@ Deno.test("tool_use blocks in an assistant message become function_call items pl
       { type: "message", role: "assistant", content: [{ type: "output_text", text: "Listing." }] },
       { type: "function_call", call_id: "toolu_1", name: "Shell", arguments: '{"command":"ls"}' },
       { type: "function_call", call_id: "toolu_2", name: "Shell", arguments: '{"command":"pwd"}' },
+      placeholder("toolu_1"),
+      placeholder("toolu_2"),
     ],
   );
 });
@@ -215,12 +222,15 @@ Deno.test("tool_use blocks in an assistant message become function_call items pl
 Deno.test("tool_result blocks in a user message become function_call_output items, in the order written", () => {
   assert.deepEqual(
     inputOf([{
+      role: "assistant",
+      content: [{ type: "tool_use", id: "toolu_1", name: "LS", input: {} }],
+    }, {
       role: "user",
       content: [
         { type: "tool_result", tool_use_id: "toolu_1", content: [{ type: "text", text: "a.txt" }] },
         { type: "text", text: "And now?" },
       ],
-    }]),
+    }]).slice(1),
     [
       { type: "function_call_output", call_id: "toolu_1", output: [{ type: "input_text", text: "a.txt" }] },
       { type: "message", role: "user", content: [{ type: "input_text", text: "And now?" }] },
@@ -230,7 +240,10 @@ Deno.test("tool_result blocks in a user message become function_call_output item
 
 Deno.test("a message that only carried tool_result blocks leaves only the outputs", () => {
   assert.deepEqual(
-    inputOf([{ role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_1", content: "12" }] }]),
+    inputOf([
+      { role: "assistant", content: [{ type: "tool_use", id: "toolu_1", name: "Count", input: {} }] },
+      { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_1", content: "12" }] },
+    ]).slice(1),
     [{ type: "function_call_output", call_id: "toolu_1", output: "12" }],
   );
 });
@@ -248,6 +261,7 @@ Deno.test("an assistant message with content null is never forwarded as null", (
     [
       { type: "message", role: "assistant", content: "" },
       { type: "function_call", call_id: "c1", name: "Shell", arguments: "{}" },
+      placeholder("c1"),
     ],
   );
 });

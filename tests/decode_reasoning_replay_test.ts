@@ -316,7 +316,8 @@ Deno.test("thinking blocks flattened into the input list become reasoning items 
       { type: "tool_use", id: "call_1", name: "Shell", input: { command: "deno test" } },
     ],
   }).body.input as JsonObject[];
-  assert.deepEqual(input.map((item) => item.type), ["message", "reasoning", "function_call"]);
+  // The call has no output of its own: a placeholder answers it (issue 14, point 2).
+  assert.deepEqual(input.map((item) => item.type), ["message", "reasoning", "function_call", "function_call_output"]);
   assert.equal(openReasoning(input[1].encrypted_content).api, "anthropic");
 });
 
@@ -332,11 +333,13 @@ const cursorReasoning = {
 };
 
 Deno.test("a Cursor reasoning item keeps only type, summary and encrypted_content", () => {
-  const input = decode({ model: "gpt-5", input: [canonicalUser, cursorReasoning, canonicalCall] }).body.input;
+  const input = decode({ model: "gpt-5", input: [canonicalUser, cursorReasoning, canonicalCall, canonicalOutput] }).body
+    .input;
   assert.deepEqual(input, [
     canonicalUser,
     { type: "reasoning", summary: cursorReasoning.summary, encrypted_content: OPENAI_BLOB },
     canonicalCall,
+    canonicalOutput,
   ]);
 });
 

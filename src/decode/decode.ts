@@ -36,6 +36,19 @@ export interface DecodedRequest {
   readonly shape: "hybrid" | "chat";
 }
 
+/**
+ * The tool results a chat `messages` list holds beside the `input` that is used: Bifrost reports
+ * Cursor's `input` may lack them or carry them empty while `messages` has the whole conversation
+ * (cursor.md §1.2). Read only when both lists carry turns; its problems are not the request's.
+ */
+const resultsOf = (messages: unknown, customTools: ReadonlySet<string>) => {
+  if (!Array.isArray(messages) || messages.length === 0) return undefined;
+  const other = new History(customTools, { stateful: true });
+  addTurns(messages, "messages", other, new Problems());
+  const results = other.results();
+  return results.size > 0 ? results : undefined;
+};
+
 export const decodeRequest = (raw: unknown): Result.Result<DecodedRequest, GatewayError> => {
   if (!isObject(raw)) return Result.fail(badRequest("Request body must be a JSON object.", { code: "invalid_type" }));
   const problems = new Problems();
@@ -49,7 +62,10 @@ export const decodeRequest = (raw: unknown): Result.Result<DecodedRequest, Gatew
   if (turns !== undefined) {
     if ("text" in turns) input = turns.text;
     else {
-      const history = new History(customTools);
+      const stateful = (typeof raw.previous_response_id === "string" && raw.previous_response_id !== "") ||
+        (raw.conversation !== undefined && raw.conversation !== null);
+      const otherResults = turns.name === "input" ? resultsOf(raw.messages, customTools) : undefined;
+      const history = new History(customTools, { stateful, ...(otherResults ? { otherResults } : {}) });
       addTurns(turns.list, turns.name, history, problems);
       input = history.finish();
     }

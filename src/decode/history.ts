@@ -14,11 +14,42 @@
  *   client replays it: with its `rs_…` id the API looks the item up and
  *   answers 404 when it was not stored (`store: false`, Cursor's default, or
  *   another upstream made it), and its raw `reasoning_text` content is the
- *   model's to write, not the client's to send (issue 14, point 3).
+ *   model's to write, not the client's to send (issue 14, point 3);
+ * - every call has exactly one output, and every output a call: an output
+ *   whose call is not earlier in the list is dropped (unless the request
+ *   continues stored state: `previous_response_id`, `conversation`, an item
+ *   reference), a second output for one call too, and a call still without
+ *   output when the next user or assistant turn starts (or the list ends) gets
+ *   the other list's result or a short placeholder, once. Cursor sessions
+ *   carry such broken pairs (a cancelled tool run, an edited turn) and the
+ *   upstream answers 400 to them on this and every later turn (issue 14,
+ *   point 2); the anthropic adapter repairs its own turns the same way.
  */
 import type { JsonObject } from "../protocol/responses.ts";
+import { MISSING_RESULT } from "../upstream/adapters/anthropic/messages.ts";
 
 export type CallKind = "function" | "custom";
+
+export type ToolOutput = string | JsonObject[];
+
+export interface HistoryOptions {
+  /**
+   * The request continues state the upstream keeps (`previous_response_id`, `conversation`): an
+   * output may answer a call this list does not hold, so none is dropped as an orphan.
+   */
+  readonly stateful?: boolean;
+  /**
+   * Tool results of the other list a body carries (chat `messages` beside the `input` used), by
+   * call id, only non-empty ones: an output missing or empty in this list is taken from there.
+   */
+  readonly otherResults?: ReadonlyMap<string, ToolOutput>;
+}
+
+/** Whether a tool output says nothing: `""`, blanks, or parts without content. */
+export const isEmptyOutput = (output: ToolOutput): boolean =>
+  typeof output === "string"
+    ? output.trim() === ""
+    : output.every((part) => part.type === "input_text" && (typeof part.text !== "string" || part.text.trim() === ""));
 
 export class History {
   readonly items: JsonObject[] = [];
@@ -26,11 +57,28 @@ export class History {
   private pendingReasoning: JsonObject[] | undefined;
   /** The kind of every call seen so far, by `call_id`, so its output gets the matching type. */
   private readonly callKinds = new Map<string, CallKind>();
+  /** Calls still waiting for their output, in call order. */
+  private readonly unanswered = new Map<string, CallKind>();
+  /** Calls that have their one output (their own, or a placeholder). */
+  private readonly answered = new Set<string>();
+  /** Calls answered with a placeholder (or the other list's result) rather than an output of this list. */
+  private readonly filled = new Set<string>();
+  private stateful: boolean;
 
-  constructor(readonly customTools: ReadonlySet<string>) {}
+  constructor(readonly customTools: ReadonlySet<string>, private readonly options: HistoryOptions = {}) {
+    this.stateful = options.stateful === true;
+  }
 
   /** Adds any item other than reasoning; it is the follower pending reasoning items were waiting for. */
   push(item: JsonObject): void {
+    if (this.unanswered.size > 0 && item.type === "message" && (item.role === "user" || item.role === "assistant")) {
+      // A new turn: the calls before it will get no output of their own.
+      this.answerPending();
+    }
+    if (item.type === "item_reference" || (item.type === undefined && item.role === undefined)) {
+      // A stored item stands in the list: outputs may answer calls only the upstream has.
+      this.stateful = true;
+    }
     if (this.pendingReasoning !== undefined) {
       for (const reasoning of this.pendingReasoning) this.items.push(reasoning);
       this.pendingReasoning = undefined;
@@ -50,18 +98,35 @@ export class History {
   /** A call from the history: `custom_tool_call` when `name` is a custom tool of the request. */
   functionCall(callId: string, name: string, args: string): void {
     if (this.customTools.has(name)) return this.customCall(callId, name, args);
-    this.callKinds.set(callId, "function");
+    this.call(callId, "function");
     this.push({ type: "function_call", call_id: callId, name, arguments: args });
   }
 
   customCall(callId: string, name: string, input: string): void {
-    this.callKinds.set(callId, "custom");
+    this.call(callId, "custom");
     this.push({ type: "custom_tool_call", call_id: callId, name, input });
   }
 
-  /** A tool's result, typed after its call when the call is in the history, else as the client typed it. */
-  toolOutput(callId: string, output: string | JsonObject[], declared: CallKind): void {
-    const kind = this.callKinds.get(callId) ?? declared;
+  private call(callId: string, kind: CallKind): void {
+    this.callKinds.set(callId, kind);
+    if (!this.answered.has(callId)) this.unanswered.set(callId, kind);
+  }
+
+  /**
+   * A tool's result, typed after its call when the call is in the history, else as the client
+   * typed it. Dropped when no earlier call made it (an orphan: the upstream answers 400 to it on
+   * this and every later turn) and when its call already has its output.
+   */
+  toolOutput(callId: string, output: ToolOutput, declared: CallKind): void {
+    const known = this.callKinds.get(callId);
+    if ((known === undefined && !this.stateful) || this.answered.has(callId)) return;
+    const other = this.options.otherResults?.get(callId);
+    this.answer(callId, known ?? declared, other !== undefined && isEmptyOutput(output) ? other : output);
+  }
+
+  private answer(callId: string, kind: CallKind, output: ToolOutput): void {
+    this.unanswered.delete(callId);
+    this.answered.add(callId);
     this.push({
       type: kind === "custom" ? "custom_tool_call_output" : "function_call_output",
       call_id: callId,
@@ -69,9 +134,43 @@ export class History {
     });
   }
 
-  /** The finished list; reasoning items left without a follower are dropped. */
+  /**
+   * Every call still waiting gets an output, once: the other list's, else a short placeholder
+   * (the anthropic adapter's, which repairs its own turns the same way). Written before the
+   * reasoning that waits for the next turn, which belongs to that turn.
+   */
+  private answerPending(): void {
+    const pending = [...this.unanswered];
+    this.unanswered.clear();
+    for (const [callId, kind] of pending) {
+      this.answered.add(callId);
+      this.filled.add(callId);
+      this.items.push({
+        type: kind === "custom" ? "custom_tool_call_output" : "function_call_output",
+        call_id: callId,
+        output: this.options.otherResults?.get(callId) ?? MISSING_RESULT,
+      });
+    }
+  }
+
+  /** The finished list: calls left without output answered, reasoning left without a follower dropped. */
   finish(): JsonObject[] {
+    if (this.unanswered.size > 0) this.answerPending();
     this.pendingReasoning = undefined;
     return this.items;
+  }
+
+  /** Outputs of this list that say something, by call id (for the other list's `HistoryOptions.otherResults`). */
+  results(): Map<string, ToolOutput> {
+    const results = new Map<string, ToolOutput>();
+    for (const item of this.items) {
+      const output = item.output as ToolOutput | undefined;
+      if (
+        (item.type === "function_call_output" || item.type === "custom_tool_call_output") &&
+        typeof item.call_id === "string" && !this.filled.has(item.call_id) && output !== undefined &&
+        !isEmptyOutput(output)
+      ) results.set(item.call_id, output);
+    }
+    return results;
   }
 }

@@ -22,7 +22,9 @@ import { ADMIN, ask, HTML_MODEL, sendTraffic, withDashboard } from "./ui_support
 // What the functions run inside the page use of its DOM; declared here so that the tests' type
 // check needs no DOM library.
 declare const document: {
-  querySelector(selector: string): { readonly textContent: string | null } | null;
+  querySelector(
+    selector: string,
+  ): { readonly textContent: string | null; getBoundingClientRect(): { readonly bottom: number } } | null;
   querySelectorAll(selector: string): { readonly length: number };
 };
 declare const sessionStorage: { getItem(key: string): string | null };
@@ -94,6 +96,15 @@ Deno.test({
           if (response.status() >= 400) failedLoads.push(`${response.status()} ${new URL(response.url()).pathname}`);
         });
         const shot = (name: string) => page.screenshot({ path: new URL(`${name}.png`, SHOTS).pathname });
+        /** The docs' copy: the page down to where its content ends, so no blank half of a screen. */
+        const docsShot = async (name: string) => {
+          if (Deno.env.get("UPDATE_DOCS_SCREENSHOTS") !== "1") return;
+          const height = await page.evaluate(() => document.querySelector("main")!.getBoundingClientRect().bottom);
+          await page.screenshot({
+            path: new URL(`${name}.png`, DOCS).pathname,
+            clip: { x: 0, y: 0, width: 1280, height: Math.min(800, Math.ceil(height)) },
+          });
+        };
         const text = (selector: string) => page.locator(selector).first().textContent();
 
         // ===== Sign in =====
@@ -146,9 +157,7 @@ Deno.test({
         assert.equal(html[3], `${HTML_MODEL}→openai/${HTML_MODEL}`);
         assert.equal(await page.locator("#requests-body img").count(), 0);
         await shot("3-requests");
-        if (Deno.env.get("UPDATE_DOCS_SCREENSHOTS") === "1") {
-          await page.screenshot({ path: new URL("dashboard-requests.png", DOCS).pathname });
-        }
+        await docsShot("dashboard-requests");
 
         // ===== A row opens its details =====
         await page.click(`#requests-body tr.row:nth-child(5)`);
@@ -204,9 +213,7 @@ Deno.test({
         assert.equal(await meterUsed("Spend this week"), "$0.0063 / $2.00");
         await page.click("#created-key button:text('Done')");
         await shot("5-keys");
-        if (Deno.env.get("UPDATE_DOCS_SCREENSHOTS") === "1") {
-          await page.screenshot({ path: new URL("dashboard-keys.png", DOCS).pathname });
-        }
+        await docsShot("dashboard-keys");
 
         // Edit: a higher limit moves the bar back.
         await page.click(`${card} button:text('Edit')`);

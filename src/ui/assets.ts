@@ -415,7 +415,7 @@ function requestRow(entry, key, open, fresh) {
       "td",
       { class: "num attempts" },
       String(entry.attempts),
-      entry.fallbacks > 0 ? h("span", { class: "badge warn", text: " fallback" }) : null,
+      entry.fallbacks > 0 ? [" ", h("span", { class: "badge warn", text: "fallback" })] : null,
     ),
     h("td", { class: "num", text: fmtMs(entry.latency_ms) }),
     h("td", { class: "num", text: entry.stream ? fmtMs(entry.first_token_ms) : "–" }),

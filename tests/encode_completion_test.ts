@@ -57,15 +57,17 @@ Deno.test("usage.cost is added when the served model has a price, from the upstr
   assert.equal((seen[0] as { input_tokens: number }).input_tokens, 12);
 });
 
-Deno.test("missing or null upstream usage gives zeros, never an absent usage", () => {
-  const completion = encodeCompletion(fixture("no_usage_unknown_items.json"), context());
+Deno.test("missing or null upstream usage is estimated (a token per 4 characters), never absent, and marked", () => {
+  const completion = encodeCompletion(fixture("no_usage_unknown_items.json"), context({ promptChars: () => 40 }));
+  // "Done." is 5 characters: 2 tokens; the 40 characters sent: 10 (issue 14, point 5).
   assert.deepEqual(completion.usage, {
-    prompt_tokens: 0,
-    completion_tokens: 0,
-    total_tokens: 0,
+    prompt_tokens: 10,
+    completion_tokens: 2,
+    total_tokens: 12,
     prompt_tokens_details: { cached_tokens: 0, cache_write_tokens: 0, cached_read_tokens: 0, cached_write_tokens: 0 },
     completion_tokens_details: { reasoning_tokens: 0 },
   });
+  assert.equal(completion.extra_fields.usage_estimated, true);
   const bare = encodeCompletion({ status: "completed", output: [] }, context());
   assert.equal(bare.usage.total_tokens, 0);
   assert.equal(bare.usage.completion_tokens_details.reasoning_tokens, 0);

@@ -54,7 +54,7 @@ import {
   stringOf,
   urlCitation,
 } from "./items.ts";
-import { chatUsage } from "./usage.ts";
+import { chatUsage, estimatedUsage, usageIsMissing } from "./usage.ts";
 
 /** One tool call of the answer, in Chat order. */
 interface ToolCall {
@@ -99,8 +99,13 @@ export class ChunkEncoder {
   finished = false;
   /** True when the terminal frame was an error frame. */
   failed = false;
-  /** The upstream's final usage (from `response.completed`, `incomplete` or `failed`). */
+  /**
+   * The upstream's final usage (from `response.completed`, `incomplete` or `failed`); on an
+   * answer whose upstream reported none, the estimate the usage chunk carried (budgets charge it).
+   */
   usage: ResponsesUsage | undefined;
+  /** Whether `usage` is the gateway's estimate. */
+  usageEstimated = false;
 
   /** SSE text produced by the event being pushed. */
   private out = "";
@@ -153,6 +158,8 @@ export class ChunkEncoder {
   private reasoningKind: ReasoningKind | undefined;
   private reasoningIndex = 0;
   private reasoningSent = false;
+  /** Characters of reasoning and refusals written, for the usage estimate (content is `contentLength`). */
+  private otherChars = 0;
 
   constructor(private readonly context: EncodeContext) {
     this.head = `${DATA_PREFIX}{"id":${JSON.stringify(context.id)},"object":"chat.completion.chunk","created":${
@@ -176,6 +183,7 @@ export class ChunkEncoder {
       case "response.refusal.delta":
         if (typeof event.delta === "string" && event.delta !== "") {
           this.streamed.add(deltaKey(event));
+          this.otherChars += event.delta.length;
           this.write({ refusal: event.delta }, null);
         }
         break;
@@ -332,6 +340,7 @@ export class ChunkEncoder {
         }
         if (!annotated) addUrlCitations(part, start ?? this.contentLength, this.annotations);
       } else if (part.type === "refusal" && !streamed && typeof part.refusal === "string" && part.refusal !== "") {
+        this.otherChars += part.refusal.length;
         this.write({ refusal: part.refusal }, null);
       }
     }
@@ -365,6 +374,7 @@ export class ChunkEncoder {
       this.reasoningIndex = index;
     }
     this.reasoningSent = true;
+    this.otherChars += delta.length;
     this.write({
       reasoning: text,
       reasoning_details: [reasoningDetail(kind, delta, this.reasoningIndex, stringOf(event.item_id))],
@@ -377,6 +387,7 @@ export class ChunkEncoder {
     if (!keys.some((key) => this.streamed.has(key))) {
       for (const { kind, text } of reasoningTexts(item)) {
         const index = this.details++;
+        this.otherChars += text.length;
         this.write({
           reasoning: this.reasoningSent ? REASONING_SEPARATOR + text : text,
           reasoning_details: [reasoningDetail(kind, text, index, id)],
@@ -524,6 +535,12 @@ export class ChunkEncoder {
     if (Array.isArray(response?.output)) response.output.forEach((item, index) => this.itemDone(item, index));
     for (let i = this.active; i < this.tools.length; i++) this.tools[i].done = true;
     this.pump();
+    if (usageIsMissing(this.usage)) {
+      let received = this.contentLength + this.otherChars;
+      for (const call of this.tools) received += call.args.length;
+      this.usage = estimatedUsage(this.context.promptChars?.() ?? 0, received);
+      this.usageEstimated = true;
+    }
     if (this.annotations.length > 0) this.write({ annotations: this.annotations }, null);
     // A zero-output answer still gets the role chunk (written before the first chunk) and a finish.
     const incomplete = event.type === "response.incomplete" || response?.status === "incomplete";
@@ -535,7 +552,13 @@ export class ChunkEncoder {
       model: this.context.model,
       choices: [],
       usage: chatUsage(this.usage, this.context.price),
-      extra_fields: extraFields(this.context, "responses_stream", this.deployment, this.chunkIndex++),
+      extra_fields: extraFields(
+        this.context,
+        "responses_stream",
+        this.deployment,
+        this.chunkIndex++,
+        this.usageEstimated,
+      ),
     };
     this.out += dataFrame(JSON.stringify(chunk)) + DONE_FRAME;
     this.finished = true;

@@ -23,9 +23,43 @@ import {
   reasoningTexts,
   stringOf,
 } from "./items.ts";
-import { chatUsage } from "./usage.ts";
+import { chatUsage, estimatedUsage, usageIsMissing } from "./usage.ts";
+import type { ResponsesUsage } from "../protocol/responses.ts";
 
 type Message = ChatCompletion["choices"][number]["message"];
+
+/** Characters of an answer's text, refusals, reasoning and tool-call arguments, for the usage estimate. */
+const answerCharacters = (response: ResponsesResponse): number => {
+  let length = 0;
+  for (const item of Array.isArray(response.output) ? response.output : []) {
+    if (item === null || typeof item !== "object") continue;
+    if (item.type === "message") {
+      for (const part of contentParts(item)) {
+        const text = part.text ?? part.refusal;
+        if (typeof text === "string") length += text.length;
+      }
+    } else if (item.type === "reasoning") {
+      for (const { text } of reasoningTexts(item)) length += text.length;
+    } else {
+      const args = item.arguments ?? item.input;
+      if (typeof args === "string") length += args.length;
+    }
+  }
+  return length;
+};
+
+/**
+ * The usage an answer is settled and reported with: the upstream's, or when it reports none (or
+ * zeros) an estimate from what was sent and received (issue 14, point 5), which budgets charge.
+ */
+export const answerUsage = (
+  response: ResponsesResponse,
+  context: EncodeContext,
+): { readonly usage: ResponsesUsage | undefined; readonly estimated: boolean } => {
+  const usage = response.usage ?? undefined;
+  if (!usageIsMissing(usage)) return { usage, estimated: false };
+  return { usage: estimatedUsage(context.promptChars?.() ?? 0, answerCharacters(response)), estimated: true };
+};
 
 export const encodeCompletion = (response: ResponsesResponse, context: EncodeContext): ChatCompletion => {
   let text = "";
@@ -96,14 +130,15 @@ export const encodeCompletion = (response: ResponsesResponse, context: EncodeCon
   if (reasoning !== "") message.reasoning = reasoning;
   if (details.length > 0) message.reasoning_details = details;
 
+  const { usage, estimated } = answerUsage(response, context);
   const completion: ChatCompletion = {
     id: context.id,
     object: "chat.completion",
     created: context.created,
     model: context.model,
     choices: [{ index: 0, message, finish_reason: finishReason(response, toolCalls.length > 0), logprobs: null }],
-    usage: chatUsage(response.usage, context.price),
-    extra_fields: extraFields(context, "responses", stringOf(response.model)),
+    usage: chatUsage(usage, context.price),
+    extra_fields: extraFields(context, "responses", stringOf(response.model), undefined, estimated),
   };
   if (typeof response.service_tier === "string") completion.service_tier = response.service_tier;
   return completion;

@@ -24,6 +24,11 @@ export interface EncodeContext {
    * (`{"input":"..."}`, `{"patch":"..."}`) unwrapped to the raw text the client's tool expects.
    */
   readonly customTools?: ReadonlySet<string>;
+  /**
+   * Characters of what the request sent the model, for the usage estimate of an upstream that
+   * reports none (`usage.ts`); read only then. Absent: the prompt counts as empty.
+   */
+  readonly promptChars?: () => number;
 }
 
 /** The gateway's `extra_fields`; `modelDeployment` is the model the upstream reported. */
@@ -32,6 +37,7 @@ export const extraFields = (
   requestType: ExtraFields["request_type"],
   modelDeployment: string | undefined,
   chunkIndex?: number,
+  usageEstimated = false,
 ): ExtraFields => {
   const attempt = context.attempt();
   // Built field by field (no spread): this runs once per streamed chunk.
@@ -45,5 +51,6 @@ export const extraFields = (
     attempts: attempt.attempts,
   };
   if (chunkIndex !== undefined) fields.chunk_index = chunkIndex;
+  if (usageEstimated) fields.usage_estimated = true;
   return fields;
 };

@@ -11,10 +11,12 @@ import { Settings } from "../config/Settings.ts";
 import { Decoder } from "../decode/Decoder.ts";
 import { Encoder } from "../encode/Encoder.ts";
 import type { EncodeContext } from "../encode/context.ts";
+import { answerUsage } from "../encode/completion.ts";
+import { promptCharacters } from "../encode/usage.ts";
 import type { GatewayError } from "../errors/GatewayError.ts";
 import { captureOutput } from "../observability/content.ts";
 import type { SpanHook } from "../observability/tracing.ts";
-import type { ResponsesUsage } from "../protocol/responses.ts";
+import type { ResponsesRequest, ResponsesUsage } from "../protocol/responses.ts";
 import { applyModelHints, resolveModels } from "../routing/model_ref.ts";
 import { type AttemptInfo, Router } from "../routing/Router.ts";
 import { readJsonBody } from "./body.ts";
@@ -46,6 +48,18 @@ export interface PipelineHooks {
   /** Aborted when the gateway shuts down and open streams must end now. */
   readonly shutdown?: AbortSignal;
 }
+
+/**
+ * The usage estimate's prompt side (issue 14, point 5): a JSON answer counts it only if it needs
+ * it; a stream counts it now, since holding the body for the stream's life would keep it from
+ * being let go once the stream commits (routing/Router.ts `commit`). Made out here so that no
+ * closure of the request's scope holds the body.
+ */
+const promptCharsOf = (body: ResponsesRequest, stream: boolean): () => number => {
+  if (!stream) return () => promptCharacters(body);
+  const chars = promptCharacters(body);
+  return () => chars;
+};
 
 const unchanged = <A, E, R>(self: Effect.Effect<A, E, R>) => self;
 /** Tracing off: every stage is left as it is, with nothing allocated. */
@@ -86,6 +100,8 @@ export const chatCompletions = (request: Request, trace: RequestTrace, hooks: Pi
       trace,
     };
 
+    const promptChars = promptCharsOf(body, stream);
+
     let served: AttemptInfo | undefined;
     // A stream may fail over before its first output, so the serving attempt is read live.
     let servingAttempt = (): AttemptInfo => served!;
@@ -97,6 +113,7 @@ export const chatCompletions = (request: Request, trace: RequestTrace, hooks: Pi
       startedAt: trace.startedAt,
       price: (usage) => served ? auth.price(served.ref, usage) : undefined,
       customTools: decoded.success.customTools,
+      promptChars,
     };
     const settle = (usage: ResponsesUsage | undefined) => {
       const cost = usage && served ? auth.price(served.ref, usage) : undefined;
@@ -123,7 +140,8 @@ export const chatCompletions = (request: Request, trace: RequestTrace, hooks: Pi
       recordServed(result.attempt);
       if (trace.content) trace.content.output = result.response.output;
       const completion = encode.completion(result.response, context);
-      yield* settle(result.response.usage ?? undefined);
+      // The upstream's usage, or the estimate the answer carries when it reported none: budgets charge it.
+      yield* settle(answerUsage(result.response, context).usage);
       return Response.json(completion, { headers: { ...grant.headers, ...attemptHeaders(result.attempt) } });
     }
 

@@ -41,6 +41,10 @@ export interface ExtraFields {
   fallback_index: number;
   attempts: number;
   chunk_index?: number;
+  /** The upstream reported no usage: `usage` is the gateway's estimate (issue 14, point 5). */
+  usage_estimated?: boolean;
+  /** The prompt did not fit the model's context: an empty answer stands for the failure (issue 14, point 4). */
+  context_overflow?: boolean;
 }
 
 export interface ChatToolCall {

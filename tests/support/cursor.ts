@@ -68,7 +68,13 @@ export const eventsOf = (answer: Answer): Json[] => {
   const events: Json[] = [{ type: "response.created", response: { ...response, status: "in_progress", output: [] } }];
   response.output.forEach((item: Json, index: number) => {
     const source = answer.items[index];
-    events.push({ type: "response.output_item.added", output_index: index, item: { ...item, status: "in_progress" } });
+    // Added as the API adds items: nothing written yet.
+    const added = "call" in source
+      ? { ...item, arguments: "" }
+      : "reasoning" in source
+      ? { ...item, summary: [] }
+      : { ...item, content: [] };
+    events.push({ type: "response.output_item.added", output_index: index, item: { ...added, status: "in_progress" } });
     const ref = { item_id: item.id, output_index: index };
     if ("call" in source) {
       events.push({ type: "response.function_call_arguments.delta", ...ref, delta: source.arguments });

@@ -153,6 +153,12 @@ export const GatewayConfigFile = Schema.Struct({
       description: "Model names clients send, resolved before the provider's own names and Cursor's suffixes",
     }),
   ),
+  cursor_context_overflow: Schema.optionalKey(
+    Schema.Literals(["compact", "error"]).annotate({
+      description:
+        'Cursor requests: "context too long" before output becomes an empty answer reporting 1,000,000 prompt tokens, so Cursor compacts the conversation (compact, the default), or stays the 400 (error)',
+    }),
+  ),
 });
 
 export type GatewayConfigFile = typeof GatewayConfigFile.Type;

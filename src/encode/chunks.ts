@@ -55,6 +55,7 @@ import {
   urlCitation,
 } from "./items.ts";
 import { chatUsage, estimatedUsage, usageIsMissing } from "./usage.ts";
+import { isContextOverflowEvent } from "./context_overflow.ts";
 
 /** One tool call of the answer, in Chat order. */
 interface ToolCall {
@@ -122,9 +123,14 @@ export class ChunkEncoder {
   private extrasHead = "";
   /** `extra_fields` from `"fallback_index"` up to `"chunk_index":`. */
   private extrasTail = "";
-  /** The attempt and reported model the cached `extra_fields` parts were built for. */
+  /** `}`, or the `context_overflow` flag and `}`, after `chunk_index`. */
+  private extrasEnd = "}";
+  /** The attempt, reported model and overflow flag the cached `extra_fields` parts were built for. */
   private extrasFor: AttemptInfo | undefined;
   private extrasDeployment: string | undefined;
+  private extrasOverflow = false;
+  /** The answer stands for a context overflow (`context_overflow.ts`). */
+  private overflow: boolean;
 
   private readonly tools: ToolCall[] = [];
   /** Tool calls by item id, `#output_index` and `call:call_id`. */
@@ -162,6 +168,7 @@ export class ChunkEncoder {
   private otherChars = 0;
 
   constructor(private readonly context: EncodeContext) {
+    this.overflow = context.contextOverflow === true;
     this.head = `${DATA_PREFIX}{"id":${JSON.stringify(context.id)},"object":"chat.completion.chunk","created":${
       JSON.stringify(context.created)
     },"model":${JSON.stringify(context.model)},"choices":[{"index":0,"delta":`;
@@ -218,6 +225,7 @@ export class ChunkEncoder {
         break;
       case "response.completed":
       case "response.incomplete":
+        if (isContextOverflowEvent(raw)) this.overflow = true;
         this.complete(event);
         break;
       case "error":
@@ -256,9 +264,13 @@ export class ChunkEncoder {
     }
     const attempt = this.context.attempt();
     // The attempt changes only on a fail-over before output, the reported model once or twice a stream.
-    if (attempt !== this.extrasFor || this.deployment !== this.extrasDeployment) {
+    if (
+      attempt !== this.extrasFor || this.deployment !== this.extrasDeployment || this.overflow !== this.extrasOverflow
+    ) {
       this.extrasFor = attempt;
       this.extrasDeployment = this.deployment;
+      this.extrasOverflow = this.overflow;
+      this.extrasEnd = this.overflow ? ',"context_overflow":true}' : "}";
       this.extrasHead = `,"extra_fields":{"request_type":"responses_stream","provider":${
         JSON.stringify(attempt.ref.provider)
       },"model_requested":${JSON.stringify(this.context.model)},"model_deployment":${
@@ -271,7 +283,7 @@ export class ChunkEncoder {
     const latency = Math.round(this.now - this.context.startedAt);
     this.out += `${this.head}${delta},"logprobs":null,"finish_reason":${
       finish === null ? "null" : JSON.stringify(finish)
-    }}]${this.extrasHead}${latency}${this.extrasTail}${this.chunkIndex++}}}${FRAME_END}`;
+    }}]${this.extrasHead}${latency}${this.extrasTail}${this.chunkIndex++}${this.extrasEnd}}${FRAME_END}`;
   }
 
   private noteModel(response: ResponsesResponse | undefined): void {
@@ -552,13 +564,10 @@ export class ChunkEncoder {
       model: this.context.model,
       choices: [],
       usage: chatUsage(this.usage, this.context.price),
-      extra_fields: extraFields(
-        this.context,
-        "responses_stream",
-        this.deployment,
-        this.chunkIndex++,
-        this.usageEstimated,
-      ),
+      extra_fields: extraFields(this.context, "responses_stream", this.deployment, this.chunkIndex++, {
+        usageEstimated: this.usageEstimated,
+        contextOverflow: this.overflow,
+      }),
     };
     this.out += dataFrame(JSON.stringify(chunk)) + DONE_FRAME;
     this.finished = true;

@@ -138,7 +138,7 @@ export const encodeCompletion = (response: ResponsesResponse, context: EncodeCon
     model: context.model,
     choices: [{ index: 0, message, finish_reason: finishReason(response, toolCalls.length > 0), logprobs: null }],
     usage: chatUsage(usage, context.price),
-    extra_fields: extraFields(context, "responses", stringOf(response.model), undefined, estimated),
+    extra_fields: extraFields(context, "responses", stringOf(response.model), undefined, { usageEstimated: estimated }),
   };
   if (typeof response.service_tier === "string") completion.service_tier = response.service_tier;
   return completion;

@@ -29,6 +29,16 @@ export interface EncodeContext {
    * reports none (`usage.ts`); read only then. Absent: the prompt counts as empty.
    */
   readonly promptChars?: () => number;
+  /** The answer stands for a context overflow (`context_overflow.ts`): `extra_fields` says so. */
+  readonly contextOverflow?: boolean;
+}
+
+/** What `extra_fields` says of the answer beside where it came from. */
+export interface AnswerFlags {
+  /** `usage` is the gateway's estimate (`usage.ts`). */
+  readonly usageEstimated?: boolean;
+  /** The answer stands for a context overflow. */
+  readonly contextOverflow?: boolean;
 }
 
 /** The gateway's `extra_fields`; `modelDeployment` is the model the upstream reported. */
@@ -37,7 +47,7 @@ export const extraFields = (
   requestType: ExtraFields["request_type"],
   modelDeployment: string | undefined,
   chunkIndex?: number,
-  usageEstimated = false,
+  flags: AnswerFlags = {},
 ): ExtraFields => {
   const attempt = context.attempt();
   // Built field by field (no spread): this runs once per streamed chunk.
@@ -51,6 +61,7 @@ export const extraFields = (
     attempts: attempt.attempts,
   };
   if (chunkIndex !== undefined) fields.chunk_index = chunkIndex;
-  if (usageEstimated) fields.usage_estimated = true;
+  if (flags.usageEstimated) fields.usage_estimated = true;
+  if (flags.contextOverflow || context.contextOverflow) fields.context_overflow = true;
   return fields;
 };

@@ -13,12 +13,13 @@ import { Encoder } from "../encode/Encoder.ts";
 import type { EncodeContext } from "../encode/context.ts";
 import { answerUsage } from "../encode/completion.ts";
 import { promptCharacters } from "../encode/usage.ts";
-import type { GatewayError } from "../errors/GatewayError.ts";
+import { contextOverflowEvent, contextOverflowResponse } from "../encode/context_overflow.ts";
+import { GatewayError } from "../errors/GatewayError.ts";
 import { captureOutput } from "../observability/content.ts";
 import type { SpanHook } from "../observability/tracing.ts";
 import type { ResponsesRequest, ResponsesUsage } from "../protocol/responses.ts";
 import { applyModelHints, resolveModels } from "../routing/model_ref.ts";
-import { type AttemptInfo, Router } from "../routing/Router.ts";
+import { type AttemptInfo, type EventStream, Router } from "../routing/Router.ts";
 import { readJsonBody } from "./body.ts";
 import { isCursorRequest } from "./cursor.ts";
 import type { RequestTrace } from "../core/trace.ts";
@@ -59,6 +60,46 @@ const promptCharsOf = (body: ResponsesRequest, stream: boolean): () => number =>
   if (!stream) return () => promptCharacters(body);
   const chars = promptCharacters(body);
   return () => chars;
+};
+
+/** The failure routing ends a request with when the prompt does not fit the model (`ContextTooLong`). */
+const isContextTooLong = (error: GatewayError): boolean => error.code === "context_length_exceeded";
+
+/** A stream of the one event that stands for a context overflow, as if `attempt` had answered it. */
+const overflowStream = (attempt: AttemptInfo): EventStream => {
+  let sent = false;
+  return {
+    attempt: () => attempt,
+    next: () => Promise.resolve(sent ? undefined : (sent = true, contextOverflowEvent())),
+    cancel: () => {},
+  };
+};
+
+/**
+ * A routed stream whose failure for the context before its first event (an upstream that
+ * answered 200, then an error event) ends as the overflow answer instead of an error frame. Only
+ * the first read is wrapped: after it, `next` is the stream's own, so events cost nothing more.
+ */
+const compactBeforeOutput = (events: EventStream, onOverflow: () => void): EventStream => {
+  const wrapped: { -readonly [K in keyof EventStream]: EventStream[K] } = {
+    attempt: events.attempt,
+    cancel: events.cancel,
+    ...(events.ready ? { ready: events.ready } : {}),
+    next: async () => {
+      try {
+        const event = await events.next();
+        wrapped.next = events.next;
+        return event;
+      } catch (error) {
+        if (!(error instanceof GatewayError) || !isContextTooLong(error)) throw error;
+        onOverflow();
+        let sent = false;
+        wrapped.next = () => Promise.resolve(sent ? undefined : (sent = true, contextOverflowEvent()));
+        return wrapped.next();
+      }
+    },
+  };
+  return wrapped;
 };
 
 const unchanged = <A, E, R>(self: Effect.Effect<A, E, R>) => self;
@@ -103,6 +144,8 @@ export const chatCompletions = (request: Request, trace: RequestTrace, hooks: Pi
     const promptChars = promptCharsOf(body, stream);
 
     let served: AttemptInfo | undefined;
+    /** The answer stands for a context overflow (point 4): it costs and charges nothing. */
+    let overflowed = false;
     // A stream may fail over before its first output, so the serving attempt is read live.
     let servingAttempt = (): AttemptInfo => served!;
     const context: EncodeContext = {
@@ -111,7 +154,7 @@ export const chatCompletions = (request: Request, trace: RequestTrace, hooks: Pi
       model,
       attempt: () => servingAttempt(),
       startedAt: trace.startedAt,
-      price: (usage) => served ? auth.price(served.ref, usage) : undefined,
+      price: (usage) => served && !overflowed ? auth.price(served.ref, usage) : undefined,
       customTools: decoded.success.customTools,
       promptChars,
     };
@@ -131,12 +174,36 @@ export const chatCompletions = (request: Request, trace: RequestTrace, hooks: Pi
       trace.model = attempt.ref.model;
     };
 
+    // Cursor requests: a "context too long" before any output is the answer Cursor compacts on (point 4).
+    const compact = cursor && config.cursorContextOverflow === "compact";
+    /** The attempt that failed for the context, standing in for the one that served. */
+    const overflowAttempt = (): AttemptInfo => {
+      const last = trace.attempts[trace.attempts.length - 1];
+      const index = Math.max(
+        0,
+        candidates.findIndex((ref) => ref.provider === last?.provider && ref.model === last?.model),
+      );
+      return { ref: candidates[index], fallbackIndex: index, attempts: trace.attempts.length };
+    };
+    /** What the client gets when routing gave up. */
+    const failed = (error: GatewayError): GatewayError => error;
+
     if (!stream) {
-      const result = yield* router.complete(routeRequest).pipe(
+      const routed = yield* router.complete(routeRequest).pipe(
         stage("route", trace),
         // A failure, or the client going away (which interrupts this fiber): the admitted request is settled.
         Effect.onError(() => settle(undefined)),
+        Effect.result,
       );
+      if (Result.isFailure(routed)) {
+        if (!compact || !isContextTooLong(routed.failure)) return yield* Effect.fail(failed(routed.failure));
+        const attempt = overflowAttempt();
+        overflowed = true;
+        recordServed(attempt);
+        const overflow = encode.completion(contextOverflowResponse(), { ...context, contextOverflow: true });
+        return Response.json(overflow, { headers: { ...grant.headers, ...attemptHeaders(attempt) } });
+      }
+      const result = routed.success;
       recordServed(result.attempt);
       if (trace.content) trace.content.output = result.response.output;
       const completion = encode.completion(result.response, context);
@@ -145,10 +212,19 @@ export const chatCompletions = (request: Request, trace: RequestTrace, hooks: Pi
       return Response.json(completion, { headers: { ...grant.headers, ...attemptHeaders(result.attempt) } });
     }
 
-    const events = yield* router.stream(routeRequest).pipe(
+    const routed = yield* router.stream(routeRequest).pipe(
       stage("route", trace),
       Effect.onError(() => settle(undefined)),
+      Effect.result,
     );
+    let events: EventStream;
+    if (Result.isFailure(routed)) {
+      if (!compact || !isContextTooLong(routed.failure)) return yield* Effect.fail(failed(routed.failure));
+      overflowed = true;
+      events = overflowStream(overflowAttempt());
+    } else {
+      events = compact ? compactBeforeOutput(routed.success, () => (overflowed = true)) : routed.success;
+    }
     recordServed(events.attempt());
     servingAttempt = () => (served = events.attempt());
     const encoder = encode.chunks(context);
@@ -170,7 +246,8 @@ export const chatCompletions = (request: Request, trace: RequestTrace, hooks: Pi
             ? "gateway_shutting_down"
             : "stream_error";
         }
-        hooks.runDetached(settle(encoder.usage).pipe(Effect.ensuring(Effect.sync(() => hooks.streamFinished(trace)))));
+        const usage = overflowed ? undefined : encoder.usage;
+        hooks.runDetached(settle(usage).pipe(Effect.ensuring(Effect.sync(() => hooks.streamFinished(trace)))));
       },
     });
     return new Response(sse, {

@@ -104,6 +104,8 @@ export interface GatewayConfig {
   readonly shutdownGraceMs: number;
   /** `model_aliases`: names a client sends, by the exact name (a `Map`: names come from clients). */
   readonly modelAliases: ReadonlyMap<string, ModelAliasConfig>;
+  /** Cursor requests: a final upstream failure (5xx, 429) answered as a 400 Cursor shows. */
+  readonly cursorVisibleErrors: boolean;
   /** Cursor requests: "context too long" before output as the empty answer Cursor compacts on, or the error. */
   readonly cursorContextOverflow: "compact" | "error";
 }
@@ -398,6 +400,7 @@ export const resolveConfig = (raw: unknown, env: (name: string) => string | unde
     logContent: file.log_content ?? false,
     shutdownGraceMs: file.shutdown_grace_ms ?? defaults.shutdownGraceMs,
     modelAliases,
+    cursorVisibleErrors: file.cursor_visible_errors ?? false,
     cursorContextOverflow: file.cursor_context_overflow ?? "compact",
   };
 };

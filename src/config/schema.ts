@@ -153,6 +153,12 @@ export const GatewayConfigFile = Schema.Struct({
       description: "Model names clients send, resolved before the provider's own names and Cursor's suffixes",
     }),
   ),
+  cursor_visible_errors: Schema.optionalKey(
+    Schema.Boolean.annotate({
+      description:
+        "Cursor requests: a final upstream failure (5xx, 429) is answered as HTTP 400 saying what happened, which Cursor shows instead of its generic notice (default false)",
+    }),
+  ),
   cursor_context_overflow: Schema.optionalKey(
     Schema.Literals(["compact", "error"]).annotate({
       description:

@@ -21,7 +21,7 @@ import type { ResponsesRequest, ResponsesUsage } from "../protocol/responses.ts"
 import { applyModelHints, resolveModels } from "../routing/model_ref.ts";
 import { type AttemptInfo, type EventStream, Router } from "../routing/Router.ts";
 import { readJsonBody } from "./body.ts";
-import { isCursorRequest } from "./cursor.ts";
+import { isCursorRequest, visibleError } from "./cursor.ts";
 import type { RequestTrace } from "../core/trace.ts";
 import { sseBody, type StreamEnd } from "./sse_body.ts";
 
@@ -185,8 +185,9 @@ export const chatCompletions = (request: Request, trace: RequestTrace, hooks: Pi
       );
       return { ref: candidates[index], fallbackIndex: index, attempts: trace.attempts.length };
     };
-    /** What the client gets when routing gave up. */
-    const failed = (error: GatewayError): GatewayError => error;
+    /** What the client gets when routing gave up: on Cursor requests, with the switch, an error Cursor shows (point 6). */
+    const failed = (error: GatewayError): GatewayError =>
+      cursor && config.cursorVisibleErrors ? visibleError(error, trace.attempts) : error;
 
     if (!stream) {
       const routed = yield* router.complete(routeRequest).pipe(

@@ -625,7 +625,10 @@ const httpCases: HttpCase[] = [
 
 for (const c of httpCases) {
   Deno.test(`HTTP ${c.name}, streamed and JSON, to the raw client, the openai SDK and the Vercel AI SDK`, async () => {
-    await withAnthropic(() => ({ ...c.reply, split: 7 }), {}, async ({ gateway, upstream }) => {
+    // The error itself, as strict clients get it: on Cursor's route a context overflow is otherwise the
+    // answer Cursor compacts on (issue 14, point 4; tests/cursor_context_overflow_test.ts).
+    const config = { cursor_context_overflow: "error" };
+    await withAnthropic(() => ({ ...c.reply, split: 7 }), { config }, async ({ gateway, upstream }) => {
       for (const stream of [true, false]) {
         const label = `${c.name}, ${stream ? "streamed" : "JSON"}`;
         const before = upstream.requests.length;

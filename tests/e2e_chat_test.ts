@@ -159,7 +159,12 @@ const backupReply: Script = (request) =>
     : { json: completion("backup-model", { content: backupText }, "stop", usage(10, 5, 0)) };
 
 /** Runs `body` against a gateway whose provider `<preset>` (by preset name) is a fake answering with `script`. */
-const withPreset = async (c: ChatPresetCase, script: Script, body: (rig: Rig) => Promise<void>) => {
+const withPreset = async (
+  c: ChatPresetCase,
+  script: Script,
+  body: (rig: Rig) => Promise<void>,
+  config: Record<string, unknown> = {},
+) => {
   const upstream = startFakeUpstream(script);
   const backup = startFakeUpstream(backupReply);
   const gateway = await startGateway(testConfig(upstream.url, {
@@ -173,6 +178,7 @@ const withPreset = async (c: ChatPresetCase, script: Script, body: (rig: Rig) =>
       },
     },
     default_provider: c.preset,
+    ...config,
   }));
   try {
     await body({
@@ -959,6 +965,9 @@ Deno.test("deepseek preset: a 401 for the gateway's key is a 502 that names the 
 });
 
 Deno.test("a context too long is a final 400 context_length_exceeded with the provider's words, from an HTTP 400 (deepseek, xai) or an in-stream error (vllm)", async () => {
+  // The error itself, as strict clients get it: on Cursor's route a context overflow is otherwise the
+  // answer Cursor compacts on (issue 14, point 4; tests/cursor_context_overflow_test.ts).
+  const overflowAsError = { cursor_context_overflow: "error" };
   const deepseekText =
     "This model's maximum context length is 65536 tokens. However, you requested 70123 tokens (70123 in the messages, 0 in the completion). Please reduce the length of the messages or completion.";
   const xaiText = "This model's maximum prompt length is 131072 but the request contains 136973 tokens.";
@@ -979,6 +988,7 @@ Deno.test("a context too long is a final 400 context_length_exceeded with the pr
         }
         assert.equal(backup.requests.length, 0);
       },
+      overflowAsError,
     );
   }
   // vLLM answers 200 and then one error object as the stream: before any output, so still final.
@@ -1000,6 +1010,7 @@ Deno.test("a context too long is a final 400 context_length_exceeded with the pr
       assert.equal((error.error as { message: string }).message, vllmText);
       assert.equal(backup.requests.length, 0, "a context overflow is not fallen back from");
     },
+    overflowAsError,
   );
 });
 

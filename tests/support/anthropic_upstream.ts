@@ -117,6 +117,8 @@ export const withAnthropic = async (
     provider?: Record<string, unknown>;
     backupScript?: Script;
     virtualKey?: string;
+    /** Top-level config fields beside the providers. */
+    config?: Record<string, unknown>;
   },
   body: (setup: Setup) => Promise<void>,
 ) => {
@@ -137,6 +139,7 @@ export const withAnthropic = async (
       providers,
       default_provider: "anthropic",
       ...(options.virtualKey ? { virtual_keys: [{ id: "e2e", value: options.virtualKey, models: ["*"] }] } : {}),
+      ...options.config,
     }),
   );
   try {

@@ -214,7 +214,8 @@ Deno.test("openai client, streamed: a refusal, a length cut and an empty answer 
   await withClient(sse("refusal.sse"), async (client) => {
     const completion = await client.chat.completions.stream({ model: MODEL, messages }).finalChatCompletion();
     assert.equal(completion.choices[0].message.refusal, "I'm sorry, I can't help with that.");
-    assert.equal(completion.choices[0].message.content, null);
+    // On the Cursor route the refusal is content too, since Cursor renders no refusal (issue 14, point 7).
+    assert.equal(completion.choices[0].message.content, "I'm sorry, I can't help with that.");
   });
   await withClient(sse("incomplete_max_tokens.sse"), async (client) => {
     const completion = await client.chat.completions.stream({ model: MODEL, messages }).finalChatCompletion();

@@ -372,8 +372,9 @@ const runScenario = async (scenario: Scenario) => {
         const vercel = streamed
           ? await vercelStreamed(env, `gemini/${model}`)
           : await vercelJson(env, `gemini/${model}`);
-        // The chat model shows a refusal as text (and reads no reasoning text).
-        assert.equal(vercel.text, expected.content ?? expected.refusal ?? "", `Vercel text, ${how}`);
+        // The chat model shows a refusal as text (and reads no reasoning text), after the content: on
+        // Cursor's route a refusal is content as well (issue 14, point 7), so this client shows it twice.
+        assert.equal(vercel.text, (expected.content ?? "") + (expected.refusal ?? ""), `Vercel text, ${how}`);
         assert.deepEqual(
           vercel.toolCalls,
           expected.toolCalls.map((call) => [call.id, call.name, JSON.parse(call.arguments)]),
@@ -505,8 +506,9 @@ Deno.test("SAFETY: the text before the block, finish_reason content_filter", asy
 });
 
 Deno.test("a blocked prompt (promptFeedback.blockReason): a refusal naming the reason, finish_reason content_filter", async () => {
+  // On Cursor's route the refusal is content too, since Cursor renders no refusal (issue 14, point 7).
   await runScenario(fromStream("gemini/prompt_blocked_stream.sse", "gemini-2.5-flash", {
-    content: null,
+    content: "Gemini blocked the prompt (PROHIBITED_CONTENT).",
     refusal: "Gemini blocked the prompt (PROHIBITED_CONTENT).",
     reasoning: "",
     toolCalls: [],
@@ -514,7 +516,7 @@ Deno.test("a blocked prompt (promptFeedback.blockReason): a refusal naming the r
     usage: usage(9, 0, 9),
   }));
   await runScenario(fromJson("gemini/prompt_blocked.json", "gemini-2.5-pro", {
-    content: null,
+    content: "Gemini blocked the prompt (SAFETY): The prompt was blocked for safety.",
     refusal: "Gemini blocked the prompt (SAFETY): The prompt was blocked for safety.",
     reasoning: "",
     toolCalls: [],

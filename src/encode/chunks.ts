@@ -188,8 +188,11 @@ export class ChunkEncoder {
         this.text(event);
         break;
       case "response.refusal.delta":
-        if (typeof event.delta === "string" && event.delta !== "") {
-          this.streamed.add(deltaKey(event));
+        if (typeof event.delta !== "string" || event.delta === "") break;
+        this.streamed.add(deltaKey(event));
+        // Cursor renders no `refusal`: there, the refusal is content too (issue 14, point 7).
+        if (this.context.cursor !== undefined) this.text(event);
+        else {
           this.otherChars += event.delta.length;
           this.write({ refusal: event.delta }, null);
         }
@@ -301,7 +304,12 @@ export class ChunkEncoder {
       event.item_id !== this.textItem || event.content_index !== this.textPart || event.output_index !== this.textOutput
     ) text = this.startPart(event) + delta;
     this.contentLength += text.length;
-    this.writeJson(`{"content":${JSON.stringify(text)}}`, null);
+    this.writeJson(
+      event.type === "response.refusal.delta"
+        ? `{"content":${JSON.stringify(text)},"refusal":${JSON.stringify(delta)}}`
+        : `{"content":${JSON.stringify(text)}}`,
+      null,
+    );
   }
 
   /** Notes where a text part starts; returns the separator its first delta is written after. */
@@ -352,8 +360,14 @@ export class ChunkEncoder {
         }
         if (!annotated) addUrlCitations(part, start ?? this.contentLength, this.annotations);
       } else if (part.type === "refusal" && !streamed && typeof part.refusal === "string" && part.refusal !== "") {
-        this.otherChars += part.refusal.length;
-        this.write({ refusal: part.refusal }, null);
+        if (this.context.cursor !== undefined) {
+          const separator = this.separator(keys);
+          this.contentLength += separator.length + part.refusal.length;
+          this.write({ content: separator + part.refusal, refusal: part.refusal }, null);
+        } else {
+          this.otherChars += part.refusal.length;
+          this.write({ refusal: part.refusal }, null);
+        }
       }
     }
   }

@@ -62,6 +62,7 @@ export const answerUsage = (
 };
 
 export const encodeCompletion = (response: ResponsesResponse, context: EncodeContext): ChatCompletion => {
+  const cursor = context.cursor !== undefined;
   let text = "";
   let sawText = false;
   let refusal: string | null = null;
@@ -76,13 +77,15 @@ export const encodeCompletion = (response: ResponsesResponse, context: EncodeCon
       case "message": {
         const before = text.length;
         for (const part of contentParts(item)) {
-          if (part.type === "output_text" && typeof part.text === "string") {
-            if (before > 0 && text.length === before && part.text !== "") text += MESSAGE_SEPARATOR;
-            addUrlCitations(part, text.length, annotations);
-            text += part.text;
+          const refused = part.type === "refusal" && typeof part.refusal === "string";
+          if (refused) refusal = (refusal ?? "") + part.refusal;
+          // Cursor renders no `refusal`: there, the refusal is content too (issue 14, point 7).
+          const written = part.type === "output_text" ? part.text : refused && cursor ? part.refusal : undefined;
+          if (typeof written === "string") {
+            if (before > 0 && text.length === before && written !== "") text += MESSAGE_SEPARATOR;
+            if (!refused) addUrlCitations(part, text.length, annotations);
+            text += written;
             sawText = true;
-          } else if (part.type === "refusal" && typeof part.refusal === "string") {
-            refusal = (refusal ?? "") + part.refusal;
           }
         }
         break;

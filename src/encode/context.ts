@@ -31,6 +31,19 @@ export interface EncodeContext {
   readonly promptChars?: () => number;
   /** The answer stands for a context overflow (`context_overflow.ts`): `extra_fields` says so. */
   readonly contextOverflow?: boolean;
+  /**
+   * The request is Cursor's (`http/cursor.ts`): what only `delta.refusal` and `delta.reasoning`
+   * would carry is also written where Cursor reads it (issue 14, points 7 and 8).
+   */
+  readonly cursor?: CursorOutput;
+}
+
+/** How an answer is written for Cursor, which renders `content` only. */
+export interface CursorOutput {
+  /** `reasoning_display: "think_tags"`: reasoning mirrored into `content` as `<think>...</think>`. */
+  readonly thinkTags?: boolean;
+  /** `reasoning_carry: "comment"`: encrypted reasoning carried in `content` inside an HTML comment. */
+  readonly carryReasoning?: boolean;
 }
 
 /** What `extra_fields` says of the answer beside where it came from. */

@@ -157,6 +157,7 @@ export const chatCompletions = (request: Request, trace: RequestTrace, hooks: Pi
       price: (usage) => served && !overflowed ? auth.price(served.ref, usage) : undefined,
       customTools: decoded.success.customTools,
       promptChars,
+      ...(cursor ? { cursor: {} } : {}),
     };
     const settle = (usage: ResponsesUsage | undefined) => {
       const cost = usage && served ? auth.price(served.ref, usage) : undefined;

@@ -3,6 +3,11 @@
  * main.ts --config gateway.json`, the `deno task bundle` file and the
  * `deno task compile` binaries. (`deno serve` and Deno Deploy use `serve.ts`:
  * under `deno serve` this module could not tell that it must not listen itself.)
+ * `--help` lists the flags; `--check` validates the configuration and exits.
+ *
+ * Every start-up failure is one line on stderr, `gateway failed to start: ...`,
+ * naming the cause (a config problem by path, the store, the port), and exit
+ * code 1; a bad command line is exit code 2.
  *
  * On SIGTERM or SIGINT: the listener closes, open streams may finish for
  * `shutdown_grace_ms`, the rest end with an error frame, every finished
@@ -10,50 +15,181 @@
  * exits 0. A second signal ends the open streams at once.
  */
 import { makeGateway, StartError } from "./src/app.ts";
-import { ConfigError, loadConfig } from "./src/config/load.ts";
+import { parseCommandLine, usage, version } from "./src/config/cli.ts";
+import { ConfigError, type ConfigOverrides, denoSources, readRawConfig, resolveConfig } from "./src/config/load.ts";
+import { summarize, summaryText } from "./src/config/summary.ts";
 import * as Telemetry from "./src/observability/Telemetry.ts";
 
-const start = async () => {
+// ===== One line per failure =====
+
+function exitWith(code: number, line: string): never {
+  console.error(line);
+  Deno.exit(code);
+}
+
+/** One problem on the line itself; several, one per indented line under it. */
+const configProblems = (error: ConfigError, origin: string): string =>
+  error.problems.length === 1
+    ? `invalid configuration (${origin}): ${error.problems[0]}`
+    : `invalid configuration (${origin}), ${error.problems.length} problems:\n${
+      error.problems.map((p) => `  - ${p}`).join("\n")
+    }`;
+
+/** Reads and resolves the configuration, or exits 1 with `prefix` and what is wrong (one line a problem). */
+const loadOrExit = (configPath: string | undefined, overrides: ConfigOverrides, prefix: string) => {
+  const sources = denoSources(configPath);
+  let read: ReturnType<typeof readRawConfig>;
   try {
-    const { origin, config } = loadConfig();
-    const telemetry = Telemetry.make(config.logLevel);
-    return { origin, config, telemetry, gateway: await makeGateway(config, { telemetry }) };
+    read = readRawConfig(sources);
   } catch (error) {
-    // A bad config lists its problems; anything else (an unreachable store, a port in use) is
-    // one line, not a stack trace. Neither carries a secret: messages name variables and hosts.
-    console.error(
-      error instanceof ConfigError
-        ? error.message
-        : error instanceof StartError
-        ? `gateway failed to start: ${error.cause._tag}: ${error.message}`
-        : `gateway failed to start: ${(error as Error)?.message}`,
-    );
-    Deno.exit(1);
+    if (error instanceof ConfigError) return exitWith(1, `${prefix}${error.problems.join("; ")}`);
+    throw error;
+  }
+  try {
+    return { origin: read.origin, config: resolveConfig(read.raw, sources.env, overrides), env: sources.env };
+  } catch (error) {
+    if (error instanceof ConfigError) return exitWith(1, `${prefix}${configProblems(error, read.origin)}`);
+    throw error;
   }
 };
 
+/** `AddrInUse` and `PermissionDenied` by their names, with what to do; no stack trace. */
+const listenProblem = (error: unknown, host: string, port: number): string => {
+  const name = (error as Error)?.name ?? "Error";
+  const what = name === "AddrInUse"
+    ? "address already in use (AddrInUse); is another gateway running? Pass --port or set PORT"
+    : name === "PermissionDenied" || name === "NotCapable"
+    ? `permission denied (${name}); ports below 1024 need privileges: pass --port`
+    : `${(error as Error)?.message ?? String(error)} (${name})`;
+  return `cannot listen on ${host}:${port}: ${what}`;
+};
+
+// ===== Under npm =====
+
+/**
+ * `npx deno task start` (and `npm run`) start the gateway through `sh -c`, and on SIGTERM npm
+ * signals only that shell; where `sh` is dash (Debian, Ubuntu, the node images) the shell dies
+ * without passing the signal on, and the gateway would keep its port with no parent to stop it.
+ * So when npm started it, the gateway finds npm among its ancestors (`ps`, which `deno task
+ * start` may run) and stops as on SIGTERM once that process is gone. Under `deno task start`,
+ * the binary, Docker or a process manager, signals arrive directly and this never runs.
+ */
+const watchNpmLauncher = async (onGone: () => void): Promise<void> => {
+  if (Deno.build.os === "windows" || Deno.env.get("npm_command") === undefined) return;
+  const ps = async (pid: number) => {
+    try {
+      const { success, stdout } = await new Deno.Command("ps", {
+        args: ["-o", "ppid=", "-o", "lstart=", "-o", "comm=", "-p", String(pid)],
+        stdin: "null",
+        stdout: "piped",
+        stderr: "null",
+      }).output();
+      const line = new TextDecoder().decode(stdout).trim();
+      // `lstart` is five words (`Mon Nov 30 04:05:31 2026`), then the command name.
+      const match = /^(\d+)\s+(\S+\s+\S+\s+\S+\s+\S+\s+\S+)\s+(.*)$/.exec(line);
+      return success && match ? { ppid: Number(match[1]), started: match[2], comm: match[3] } : undefined;
+    } catch {
+      return undefined; // no `ps`, or not allowed to run it: nothing to watch
+    }
+  };
+  let pid = Deno.ppid;
+  let launcher: { pid: number; started: string } | undefined;
+  for (let depth = 0; depth < 5 && pid > 1 && launcher === undefined; depth++) {
+    const info = await ps(pid);
+    if (info === undefined) return;
+    if (/^(npm|npx|node)\b/.test(info.comm.split("/").at(-1) ?? "")) launcher = { pid, started: info.started };
+    else pid = info.ppid;
+  }
+  if (launcher === undefined) return;
+  const { pid: npmPid, started } = launcher;
+  const timer = setInterval(async () => {
+    if ((await ps(npmPid))?.started === started) return;
+    clearInterval(timer);
+    onGone();
+  }, 1000);
+  Deno.unrefTimer(timer);
+};
+
+// ===== Start =====
+
 if (import.meta.main) {
-  const { origin, config, telemetry, gateway } = await start();
+  const command = parseCommandLine(Deno.args);
+  if (command._tag === "Help") {
+    console.log(usage);
+    Deno.exit(0);
+  }
+  if (command._tag === "Version") {
+    console.log(`gateway ${version} (deno ${Deno.version.deno})`);
+    Deno.exit(0);
+  }
+  if (command._tag === "Invalid") exitWith(2, `gateway: ${command.message}\n\n${usage}`);
+
+  if (command.check) {
+    const { origin, config, env } = loadOrExit(command.configPath, command.overrides, "");
+    const summary = summarize(config, origin, env);
+    const providers = Object.entries(summary.providers).map(([name, api]) => `${name} (${api})`).join(", ");
+    console.log(
+      [
+        `configuration valid (${origin})`,
+        `  listen: http://${config.host}:${config.port}`,
+        `  providers: ${providers}`,
+        `  virtual keys: ${summary.virtual_keys}`,
+        `  auth: ${summary.auth}`,
+        `  store: ${summary.store}`,
+        ...(summary.env_keys !== undefined
+          ? [`  keys from the environment: ${summary.env_keys.join(", ") || "none (clients send their own)"}`]
+          : []),
+        ...summary.warnings.map((w) => `  warning: ${w}`),
+      ].join("\n"),
+    );
+    Deno.exit(0);
+  }
+
+  const { origin, config, env } = loadOrExit(command.configPath, command.overrides, "gateway failed to start: ");
+  const telemetry = Telemetry.make(config.logLevel);
+  const gateway = await makeGateway(config, { telemetry }).catch((error) =>
+    exitWith(
+      1,
+      error instanceof StartError
+        ? `gateway failed to start: ${error.cause._tag}: ${error.message}`
+        : `gateway failed to start: ${(error as Error)?.name}: ${(error as Error)?.message}`,
+    )
+  );
+  const summary = summarize(config, origin, env);
+
   // No timeout is set here because Deno.serve (2.9) has none to set: a connection that sends
   // nothing, sends its head a byte at a time (up to the 64 KiB head limit), or idles between
   // requests stays open until the client leaves; after an early answer (401, 408, 413) the runtime
   // still reads and discards the rest of the declared body before closing. Only the gateway's
   // read of a body is bounded (`body_timeout_ms`); a proxy with client timeouts must bound the rest.
-  const server = Deno.serve({
-    hostname: config.host,
-    port: config.port,
-    // Printed at every log level: operators and the benchmark read the port from it.
-    onListen: ({ hostname, port }) =>
-      console.log(JSON.stringify({
-        time: new Date().toISOString(),
-        level: "info",
-        msg: `gateway listening on http://${hostname}:${port}`,
-        config: origin,
-      })),
-  }, gateway.fetch);
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve({
+      hostname: config.host,
+      port: config.port,
+      // Printed at every log level: operators and the benchmark read the port from it.
+      onListen: ({ hostname, port }) => {
+        console.log(JSON.stringify({
+          time: new Date().toISOString(),
+          level: "info",
+          msg: `gateway listening on http://${hostname}:${port}; ${summaryText(summary)}`,
+          config: origin,
+          providers: summary.providers,
+          virtual_keys: summary.virtual_keys,
+          auth: summary.auth,
+          store: summary.store,
+          ...(summary.env_keys !== undefined ? { env_keys: summary.env_keys } : {}),
+        }));
+        for (const warning of summary.warnings) telemetry.log("warn", warning);
+      },
+    }, gateway.fetch);
+  } catch (error) {
+    await gateway.dispose();
+    exitWith(1, `gateway failed to start: ${listenProblem(error, config.host, config.port)}`);
+  }
 
   let stopping = false;
-  const stop = async (signal: Deno.Signal) => {
+  const stop = async (signal: Deno.Signal, reason?: string) => {
     if (stopping) {
       telemetry.log("warn", "second signal: ending open streams now", { signal });
       await gateway.shutdown(0);
@@ -62,6 +198,7 @@ if (import.meta.main) {
     stopping = true;
     telemetry.log("info", "shutting down", {
       signal,
+      ...(reason !== undefined ? { reason } : {}),
       open_streams: gateway.openStreams(),
       grace_ms: config.shutdownGraceMs,
     });
@@ -76,4 +213,5 @@ if (import.meta.main) {
   };
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT", "SIGBREAK"] : ["SIGINT", "SIGTERM"];
   for (const signal of signals) Deno.addSignalListener(signal, () => void stop(signal));
+  void watchNpmLauncher(() => void stop("SIGTERM", "npm, which started the gateway, exited"));
 }

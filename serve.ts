@@ -3,26 +3,36 @@
  * Deno Deploy. The configuration comes from `GATEWAY_CONFIG_JSON` (the JSON
  * itself) or `GATEWAY_CONFIG` (a path); see `src/config/load.ts`.
  *
- * `deno serve` owns the listener, so on SIGTERM/SIGINT this module can only do
- * the rest of a graceful shutdown: let open streams finish for
- * `shutdown_grace_ms`, end the others, record usage, flush spans, exit 0.
+ * `deno serve` owns the listener: it binds its own `--host`/`--port`
+ * (0.0.0.0:8000 when none are given), never the config's `host`/`port` or env
+ * `PORT`. `deno task serve` reads them from the configuration and passes them
+ * on; on Deno Deploy the platform picks the address.
+ *
+ * On SIGTERM/SIGINT this module can only do the rest of a graceful shutdown:
+ * let open streams finish for `shutdown_grace_ms`, end the others, record
+ * usage, flush spans, exit 0. A start-up failure is one line and exit code 1.
  */
-import { makeGateway } from "./src/app.ts";
-import { ConfigError, loadConfig } from "./src/config/load.ts";
+import { makeGateway, StartError } from "./src/app.ts";
+import { ConfigError, denoSources, loadConfig } from "./src/config/load.ts";
+import { summarize, summaryText } from "./src/config/summary.ts";
 
-const { config } = (() => {
+const failed = (message: string): never => {
+  console.error(`gateway failed to start: ${message}`);
+  Deno.exit(1);
+};
+
+const { origin, config } = (() => {
   try {
     return loadConfig();
   } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      Deno.exit(1);
-    }
+    if (error instanceof ConfigError) return failed(`invalid configuration: ${error.problems.join("; ")}`);
     throw error;
   }
 })();
 
-const gateway = await makeGateway(config);
+const gateway = await makeGateway(config).catch((error) =>
+  failed(error instanceof StartError ? `${error.cause._tag}: ${error.message}` : `${error?.name}: ${error?.message}`)
+);
 
 let stopping = false;
 const stop = async () => {
@@ -38,5 +48,13 @@ try {
 } catch {
   // Platforms without signals (Deno Deploy) manage the isolate's lifetime themselves.
 }
+
+// deno serve prints its own "Listening on" line with the address; this one says what is served.
+console.log(JSON.stringify({
+  time: new Date().toISOString(),
+  level: "info",
+  msg: `gateway loaded under deno serve; ${summaryText(summarize(config, origin, denoSources().env))}`,
+  config: origin,
+}));
 
 export default { fetch: gateway.fetch } satisfies Deno.ServeDefaultExport;

@@ -1,7 +1,8 @@
 /**
  * `deno task schema`: writes `gateway.schema.json`, the JSON Schema of
  * `gateway.json`, from `GatewayConfigFile`, the same effect Schema that
- * validates the file at start-up, so the two cannot drift apart.
+ * validates the file at start-up, so the two cannot drift apart; unknown keys
+ * are refused (`additionalProperties: false`) by both.
  *
  * Point an editor at it with `"$schema": "./gateway.schema.json"` at the top
  * of `gateway.json` for completion and checking. `--check` only compares, and
@@ -14,7 +15,8 @@ export const schemaPath = new URL("../gateway.schema.json", import.meta.url);
 
 /** The schema document, formatted as `deno fmt` leaves it. */
 export const schemaText = (): string => {
-  const document = Schema.toJsonSchemaDocument(GatewayConfigFile);
+  // `onExcessProperty: "error"` as the decoder: editors flag an unknown key, as start-up does.
+  const document = Schema.toJsonSchemaDocument(GatewayConfigFile, { onExcessProperty: "error" });
   const definitions = Object.keys(document.definitions).length > 0 ? { $defs: document.definitions } : {};
   return `${
     JSON.stringify(

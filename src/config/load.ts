@@ -3,12 +3,15 @@
  *
  * Sources, first match wins: `--config PATH`, env `GATEWAY_CONFIG` (a path),
  * env `GATEWAY_CONFIG_JSON` (the JSON itself), else the embedded default.
- * `"env.NAME"` secrets are resolved here, once, at start-up; every problem is
- * collected and reported by path so an operator fixes them in one go.
+ * The file is decoded strictly: an unknown key anywhere is a problem, named
+ * with the key it most likely meant. `"env.NAME"` secrets are resolved here,
+ * once, at start-up; every problem is collected and reported by path so an
+ * operator fixes them in one go.
  */
-import { Redacted, Schema, SchemaIssue } from "effect";
+import { Redacted, Schema } from "effect";
 import type { AdapterTarget, Api, WireOptions } from "./provider_api.ts";
 import { type AuthStyle, defaultAuth, implementedApis, presets } from "./presets.ts";
+import { describeIssue } from "./problems.ts";
 import { GatewayConfigFile } from "./schema.ts";
 
 export interface ProviderKeyConfig {
@@ -133,13 +136,20 @@ export class ConfigError extends Error {
 
 /** What the process was started with; injectable so tests need not touch the real environment. */
 export interface ConfigSources {
-  readonly args: ReadonlyArray<string>;
+  /** `--config PATH`: wins over `GATEWAY_CONFIG` and `GATEWAY_CONFIG_JSON`. */
+  readonly configPath?: string;
   readonly env: (name: string) => string | undefined;
   readonly readTextFile: (path: string) => string;
 }
 
-export const denoSources = (): ConfigSources => ({
-  args: Deno.args,
+/** Command-line flags that win over the file and over env `HOST`/`PORT`. */
+export interface ConfigOverrides {
+  readonly host?: string;
+  readonly port?: number;
+}
+
+export const denoSources = (configPath?: string): ConfigSources => ({
+  ...(configPath !== undefined ? { configPath } : {}),
   env: (name) => Deno.env.get(name),
   readTextFile: (path) => Deno.readTextFileSync(path),
 });
@@ -167,18 +177,9 @@ export const embeddedKeysFound = (env: (name: string) => string | undefined): Re
     preset.keyEnv !== undefined && implementedApis.has(preset.api) && env(preset.keyEnv) ? [preset.keyEnv] : []
   );
 
-const configPathFromArgs = (args: ReadonlyArray<string>): string | undefined => {
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (arg === "--config") return args[i + 1];
-    if (arg.startsWith("--config=")) return arg.slice("--config=".length);
-  }
-  return undefined;
-};
-
 /** Reads the raw configuration from the first source that has one. */
 export const readRawConfig = (sources: ConfigSources): { readonly origin: string; readonly raw: unknown } => {
-  const path = configPathFromArgs(sources.args) ?? sources.env("GATEWAY_CONFIG");
+  const path = sources.configPath ?? (sources.env("GATEWAY_CONFIG") || undefined);
   if (path !== undefined) {
     let text: string;
     try {
@@ -201,28 +202,21 @@ const parseJson = (text: string, origin: string): unknown => {
   }
 };
 
-const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1();
-
-const pathText = (path: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }>): string =>
-  path.length === 0 ? "(root)" : path
-    .map((segment) => typeof segment === "object" ? segment.key : segment)
-    .map((key) => typeof key === "number" ? `[${key}]` : `.${String(key)}`)
-    .join("")
-    .replace(/^\./, "");
-
 /**
  * Validates and resolves a raw configuration. Throws `ConfigError` listing
- * every problem by path; `env.NAME` secrets that are missing are named, their
- * values never printed.
+ * every problem by path (an unknown key with the key it most likely meant);
+ * `env.NAME` secrets that are missing are named, their values never printed.
+ * `overrides` (the command line) win over env `HOST`/`PORT`, which win over the file.
  */
-export const resolveConfig = (raw: unknown, env: (name: string) => string | undefined): GatewayConfig => {
-  const decoded = Schema.decodeUnknownExit(GatewayConfigFile)(raw, { errors: "all" });
+export const resolveConfig = (
+  raw: unknown,
+  env: (name: string) => string | undefined,
+  overrides: ConfigOverrides = {},
+): GatewayConfig => {
+  const decoded = Schema.decodeUnknownExit(GatewayConfigFile)(raw, { errors: "all", onExcessProperty: "error" });
   if (decoded._tag === "Failure") {
     const error = decoded.cause.reasons.find((r) => r._tag === "Fail");
-    if (error && error._tag === "Fail") {
-      const issues = formatIssues((error.error as Schema.SchemaError).issue).issues;
-      throw new ConfigError(issues.map((i) => `${pathText(i.path ?? [])}: ${i.message}`));
-    }
+    if (error && error._tag === "Fail") throw new ConfigError(describeIssue((error.error as Schema.SchemaError).issue));
     throw new ConfigError(["configuration could not be decoded"]);
   }
   const file = decoded.value;
@@ -371,6 +365,7 @@ export const resolveConfig = (raw: unknown, env: (name: string) => string | unde
     } else port = parsed;
   }
   if (port > 65535) problems.push(`port: ${port} is not a port number`);
+  if (overrides.port !== undefined) port = overrides.port;
 
   const modelAliases = new Map<string, ModelAliasConfig>();
   for (const [name, alias] of Object.entries(file.model_aliases ?? {})) {
@@ -383,7 +378,7 @@ export const resolveConfig = (raw: unknown, env: (name: string) => string | unde
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
-    host: env("HOST") || (file.host ?? defaults.host),
+    host: overrides.host || env("HOST") || (file.host ?? defaults.host),
     port,
     providers,
     defaultProvider,
@@ -408,7 +403,8 @@ export const resolveConfig = (raw: unknown, env: (name: string) => string | unde
 /** Reads and resolves the configuration the process was started with. */
 export const loadConfig = (
   sources: ConfigSources = denoSources(),
+  overrides: ConfigOverrides = {},
 ): { readonly origin: string; readonly config: GatewayConfig } => {
   const { origin, raw } = readRawConfig(sources);
-  return { origin, config: resolveConfig(raw, sources.env) };
+  return { origin, config: resolveConfig(raw, sources.env, overrides) };
 };

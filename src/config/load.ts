@@ -107,6 +107,10 @@ export interface GatewayConfig {
   readonly shutdownGraceMs: number;
   /** `model_aliases`: names a client sends, by the exact name (a `Map`: names come from clients). */
   readonly modelAliases: ReadonlyMap<string, ModelAliasConfig>;
+  /** Cursor requests: reasoning mirrored into content as `<think>` blocks, or not. */
+  readonly reasoningDisplay: "none" | "think_tags";
+  /** Cursor requests: encrypted reasoning carried through the content in an HTML comment, or not. */
+  readonly reasoningCarry: "none" | "comment";
   /** Cursor requests: a final upstream failure (5xx, 429) answered as a 400 Cursor shows. */
   readonly cursorVisibleErrors: boolean;
   /** Cursor requests: "context too long" before output as the empty answer Cursor compacts on, or the error. */
@@ -395,6 +399,8 @@ export const resolveConfig = (
     logContent: file.log_content ?? false,
     shutdownGraceMs: file.shutdown_grace_ms ?? defaults.shutdownGraceMs,
     modelAliases,
+    reasoningDisplay: file.reasoning_display ?? "none",
+    reasoningCarry: file.reasoning_carry ?? "none",
     cursorVisibleErrors: file.cursor_visible_errors ?? false,
     cursorContextOverflow: file.cursor_context_overflow ?? "compact",
   };

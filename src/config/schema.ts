@@ -153,6 +153,18 @@ export const GatewayConfigFile = Schema.Struct({
       description: "Model names clients send, resolved before the provider's own names and Cursor's suffixes",
     }),
   ),
+  reasoning_display: Schema.optionalKey(
+    Schema.Literals(["none", "think_tags"]).annotate({
+      description:
+        "Cursor requests: think_tags mirrors reasoning into content as <think>...</think> (the only reasoning Cursor shows) and strips such blocks from replayed assistant turns (default none)",
+    }),
+  ),
+  reasoning_carry: Schema.optionalKey(
+    Schema.Literals(["none", "comment"]).annotate({
+      description:
+        "Cursor requests: comment carries encrypted reasoning in the assistant content inside an HTML comment Markdown hides, and restores it from replayed turns, so reasoning models keep their reasoning across a tool loop (default none)",
+    }),
+  ),
   cursor_visible_errors: Schema.optionalKey(
     Schema.Boolean.annotate({
       description:

@@ -6,11 +6,11 @@
  */
 import { Context, Layer, type Result } from "effect";
 import type { GatewayError } from "../errors/GatewayError.ts";
-import { type DecodedRequest, decodeRequest } from "./decode.ts";
+import { type DecodedRequest, type DecodeOptions, decodeRequest } from "./decode.ts";
 
 export interface DecoderShape {
   /** The canonical request, or the 400 that names every bad field. */
-  readonly request: (raw: unknown) => Result.Result<DecodedRequest, GatewayError>;
+  readonly request: (raw: unknown, options?: DecodeOptions) => Result.Result<DecodedRequest, GatewayError>;
 }
 
 export class Decoder extends Context.Service<Decoder, DecoderShape>()("gateway/Decoder") {}

@@ -49,7 +49,19 @@ const resultsOf = (messages: unknown, customTools: ReadonlySet<string>) => {
   return results.size > 0 ? results : undefined;
 };
 
-export const decodeRequest = (raw: unknown): Result.Result<DecodedRequest, GatewayError> => {
+/** How a request is read beside its body. */
+export interface DecodeOptions {
+  /**
+   * The request is Cursor's: its assistant turns may hold what the gateway wrote into Cursor's
+   * content (carried reasoning, and `<think>` blocks with `reasoning_display: "think_tags"`).
+   */
+  readonly cursor?: { readonly stripThink: boolean };
+}
+
+export const decodeRequest = (
+  raw: unknown,
+  options: DecodeOptions = {},
+): Result.Result<DecodedRequest, GatewayError> => {
   if (!isObject(raw)) return Result.fail(badRequest("Request body must be a JSON object.", { code: "invalid_type" }));
   const problems = new Problems();
   const fields = readBody(raw, problems);
@@ -65,7 +77,11 @@ export const decodeRequest = (raw: unknown): Result.Result<DecodedRequest, Gatew
       const stateful = (typeof raw.previous_response_id === "string" && raw.previous_response_id !== "") ||
         (raw.conversation !== undefined && raw.conversation !== null);
       const otherResults = turns.name === "input" ? resultsOf(raw.messages, customTools) : undefined;
-      const history = new History(customTools, { stateful, ...(otherResults ? { otherResults } : {}) });
+      const history = new History(customTools, {
+        stateful,
+        ...(otherResults ? { otherResults } : {}),
+        ...(options.cursor ? { cursorText: options.cursor } : {}),
+      });
       addTurns(turns.list, turns.name, history, problems);
       input = history.finish();
     }

@@ -27,6 +27,7 @@
  */
 import type { JsonObject } from "../protocol/responses.ts";
 import { MISSING_RESULT } from "../upstream/adapters/anthropic/messages.ts";
+import { cleanAssistantText } from "../protocol/cursor_content.ts";
 
 export type CallKind = "function" | "custom";
 
@@ -43,6 +44,12 @@ export interface HistoryOptions {
    * call id, only non-empty ones: an output missing or empty in this list is taken from there.
    */
   readonly otherResults?: ReadonlyMap<string, ToolOutput>;
+  /**
+   * Cursor requests: assistant text holds what the gateway wrote into Cursor's content
+   * (`protocol/cursor_content.ts`): carried reasoning comments become reasoning items again, and
+   * with `stripThink` the mirrored `<think>` blocks go.
+   */
+  readonly cursorText?: { readonly stripThink: boolean };
 }
 
 /** Whether a tool output says nothing: `""`, blanks, or parts without content. */
@@ -84,6 +91,16 @@ export class History {
       this.pendingReasoning = undefined;
     }
     this.items.push(item);
+  }
+
+  /** An assistant turn's text without what the gateway wrote for Cursor (its carried reasoning is restored). */
+  assistantText(text: string): string {
+    const cursor = this.options.cursorText;
+    if (cursor === undefined) return text;
+    return cleanAssistantText(text, {
+      stripThink: cursor.stripThink,
+      onReasoning: (data) => this.reasoning({ type: "reasoning", summary: [], encrypted_content: data }),
+    });
   }
 
   /** Keeps a reasoning item that carries `encrypted_content`, if another item follows it. */

@@ -63,7 +63,7 @@ export const addMessage = (
   /** Whether some of the content became other items (calls, outputs, reasoning): an empty rest is then no message. */
   let split = false;
   const raw = message.content;
-  if (typeof raw === "string") content = raw;
+  if (typeof raw === "string") content = assistant ? history.assistantText(raw) : raw;
   else if (Array.isArray(raw)) {
     let parts: JsonObject[] = [];
     let thinking: ThinkingBlock[] = [];
@@ -97,6 +97,13 @@ export const addMessage = (
         else addToolResultBlock(part, at(contentPath, i), history, problems);
       } else {
         const converted = contentPart(part, textType, at(contentPath, i), problems);
+        if (converted !== undefined && assistant && converted.type === "output_text") {
+          const text = converted.text as string;
+          const cleaned = history.assistantText(text);
+          // A part that held only what the gateway wrote for Cursor goes with it.
+          if (cleaned === "" && text !== "") continue;
+          converted.text = cleaned;
+        }
         if (converted !== undefined) parts.push(converted);
       }
     }

@@ -23,7 +23,7 @@
 import { GatewayError } from "../errors/GatewayError.ts";
 import { errorFrame } from "../errors/response.ts";
 import { DATA_PREFIX, dataFrame, DONE_FRAME, FRAME_END } from "../lib/sse.ts";
-import type { ChatCompletionChunk, ChatDelta, FinishReason, UrlCitation } from "../protocol/chat.ts";
+import type { ChatCompletionChunk, ChatDelta, FinishReason, ReasoningDetail, UrlCitation } from "../protocol/chat.ts";
 import type { AttemptInfo } from "../core/model.ts";
 import type { JsonObject, ResponsesEvent, ResponsesResponse, ResponsesUsage } from "../protocol/responses.ts";
 import { errorForReason } from "../errors/upstream.ts";
@@ -56,6 +56,7 @@ import {
 } from "./items.ts";
 import { chatUsage, estimatedUsage, usageIsMissing } from "./usage.ts";
 import { isContextOverflowEvent } from "./context_overflow.ts";
+import { carryComment, THINK_CLOSE, THINK_OPEN } from "../protocol/cursor_content.ts";
 
 /** One tool call of the answer, in Chat order. */
 interface ToolCall {
@@ -166,6 +167,8 @@ export class ChunkEncoder {
   private reasoningSent = false;
   /** Characters of reasoning and refusals written, for the usage estimate (content is `contentLength`). */
   private otherChars = 0;
+  /** Cursor with `think_tags`: a `<think>` block is open in `content`, closed before anything else is written. */
+  private thinkOpen = false;
 
   constructor(private readonly context: EncodeContext) {
     this.overflow = context.contextOverflow === true;
@@ -299,6 +302,7 @@ export class ChunkEncoder {
   private text(event: TextDeltaEvent): void {
     const delta = event.delta;
     if (typeof delta !== "string" || delta === "") return;
+    if (this.thinkOpen) this.closeThink();
     let text = delta;
     if (
       event.item_id !== this.textItem || event.content_index !== this.textPart || event.output_index !== this.textOutput
@@ -343,6 +347,7 @@ export class ChunkEncoder {
   /** A message item finished: its text when none was streamed, and its citations when none were announced. */
   private messageDone(item: JsonObject, keys: ReadonlyArray<string>): void {
     const streamed = keys.some((key) => this.streamed.has(key));
+    if (this.thinkOpen && !streamed) this.closeThink();
     const annotated = keys.some((key) => this.annotated.has(key));
     const parts = contentParts(item);
     for (let i = 0; i < parts.length; i++) {
@@ -400,11 +405,43 @@ export class ChunkEncoder {
       this.reasoningIndex = index;
     }
     this.reasoningSent = true;
-    this.otherChars += delta.length;
-    this.write({
-      reasoning: text,
-      reasoning_details: [reasoningDetail(kind, delta, this.reasoningIndex, stringOf(event.item_id))],
-    }, null);
+    this.writeReasoning(text, delta, reasoningDetail(kind, delta, this.reasoningIndex, stringOf(event.item_id)));
+  }
+
+  /**
+   * One piece of reasoning: `delta.reasoning` and its `reasoning_details` entry; for Cursor also
+   * `reasoning_content` (harmless: Cursor's server strips it) and, with `think_tags`, the same
+   * text as `content` inside a `<think>` block, the only reasoning Cursor shows (cursor.md §2.7).
+   * `text` is what joins the reasoning so far (with its paragraph separator), `piece` the new text.
+   */
+  private writeReasoning(text: string, piece: string, detail: ReasoningDetail): void {
+    const cursor = this.context.cursor;
+    if (cursor === undefined) {
+      this.otherChars += piece.length;
+      return this.write({ reasoning: text, reasoning_details: [detail] }, null);
+    }
+    const delta: ChatDelta = {};
+    if (cursor.thinkTags) {
+      // A block opened after written content starts a paragraph of its own.
+      const content = this.thinkOpen
+        ? text
+        : `${this.contentLength > 0 ? MESSAGE_SEPARATOR : ""}${THINK_OPEN}${piece}`;
+      this.thinkOpen = true;
+      this.contentLength += content.length;
+      delta.content = content;
+    } else this.otherChars += piece.length;
+    delta.reasoning = text;
+    delta.reasoning_content = text;
+    delta.reasoning_details = [detail];
+    this.write(delta, null);
+  }
+
+  /** Ends the open `<think>` block; the next message's text then starts without another separator. */
+  private closeThink(): void {
+    this.thinkOpen = false;
+    this.contentLength += THINK_CLOSE.length;
+    this.textMessage = undefined;
+    this.write({ content: THINK_CLOSE }, null);
   }
 
   /** A reasoning item finished: its text when none was streamed, then its encrypted content. */
@@ -413,16 +450,23 @@ export class ChunkEncoder {
     if (!keys.some((key) => this.streamed.has(key))) {
       for (const { kind, text } of reasoningTexts(item)) {
         const index = this.details++;
-        this.otherChars += text.length;
-        this.write({
-          reasoning: this.reasoningSent ? REASONING_SEPARATOR + text : text,
-          reasoning_details: [reasoningDetail(kind, text, index, id)],
-        }, null);
+        this.writeReasoning(
+          this.reasoningSent ? REASONING_SEPARATOR + text : text,
+          text,
+          reasoningDetail(kind, text, index, id),
+        );
         this.reasoningSent = true;
       }
     }
     if (typeof item.encrypted_content === "string" && item.encrypted_content !== "") {
-      this.write({ reasoning_details: [encryptedDetail(item.encrypted_content, this.details++, id)] }, null);
+      const detail = encryptedDetail(item.encrypted_content, this.details++, id);
+      if (this.context.cursor?.carryReasoning) {
+        // Carried through Cursor in the content, where the next turn brings it back (`cursor_content.ts`).
+        if (this.thinkOpen) this.closeThink();
+        const comment = carryComment(item.encrypted_content);
+        this.contentLength += comment.length;
+        this.write({ content: comment, reasoning_details: [detail] }, null);
+      } else this.write({ reasoning_details: [detail] }, null);
     }
   }
 
@@ -483,6 +527,7 @@ export class ChunkEncoder {
       const call = this.tools[this.active];
       if (!call.opened) {
         call.opened = true;
+        if (this.thinkOpen) this.closeThink();
         this.write({
           tool_calls: [{
             index: call.index,
@@ -561,6 +606,7 @@ export class ChunkEncoder {
     if (Array.isArray(response?.output)) response.output.forEach((item, index) => this.itemDone(item, index));
     for (let i = this.active; i < this.tools.length; i++) this.tools[i].done = true;
     this.pump();
+    if (this.thinkOpen) this.closeThink();
     if (usageIsMissing(this.usage)) {
       let received = this.contentLength + this.otherChars;
       for (const call of this.tools) received += call.args.length;

@@ -24,6 +24,7 @@ import {
   stringOf,
 } from "./items.ts";
 import { chatUsage, estimatedUsage, usageIsMissing } from "./usage.ts";
+import { carryComment, THINK_CLOSE, THINK_OPEN } from "../protocol/cursor_content.ts";
 import type { ResponsesUsage } from "../protocol/responses.ts";
 
 type Message = ChatCompletion["choices"][number]["message"];
@@ -63,6 +64,8 @@ export const answerUsage = (
 
 export const encodeCompletion = (response: ResponsesResponse, context: EncodeContext): ChatCompletion => {
   const cursor = context.cursor !== undefined;
+  /** Encrypted reasoning carried through Cursor in the content (`cursor_content.ts`). */
+  let carried = "";
   let text = "";
   let sawText = false;
   let refusal: string | null = null;
@@ -116,10 +119,24 @@ export const encodeCompletion = (response: ResponsesResponse, context: EncodeCon
         }
         if (typeof item.encrypted_content === "string" && item.encrypted_content !== "") {
           details.push(encryptedDetail(item.encrypted_content, details.length, id));
+          if (context.cursor?.carryReasoning) carried += carryComment(item.encrypted_content);
         }
         break;
       }
     }
+  }
+
+  // For Cursor, what the stream writes into the content before the answer: the reasoning as a
+  // `<think>` block (`think_tags`), then the carried reasoning; citations move past them.
+  const thinking = context.cursor?.thinkTags && reasoning !== "" ? `${THINK_OPEN}${reasoning}${THINK_CLOSE}` : "";
+  const prefix = thinking + carried;
+  if (prefix !== "") {
+    for (const { url_citation } of annotations) {
+      url_citation.start_index += prefix.length;
+      url_citation.end_index += prefix.length;
+    }
+    text = prefix + text;
+    sawText = true;
   }
 
   const message: Message = {
@@ -130,7 +147,11 @@ export const encodeCompletion = (response: ResponsesResponse, context: EncodeCon
     annotations,
   };
   if (toolCalls.length > 0) message.tool_calls = toolCalls;
-  if (reasoning !== "") message.reasoning = reasoning;
+  if (reasoning !== "") {
+    message.reasoning = reasoning;
+    // DeepSeek's name too, for Cursor (issue 14, point 8).
+    if (cursor) message.reasoning_content = reasoning;
+  }
   if (details.length > 0) message.reasoning_details = details;
 
   const { usage, estimated } = answerUsage(response, context);

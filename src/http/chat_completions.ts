@@ -120,14 +120,15 @@ export const chatCompletions = (request: Request, trace: RequestTrace, hooks: Pi
     const caller = yield* auth.authenticate(request.headers).pipe(stage("auth", trace));
     if (caller.virtualKeyId !== undefined) trace.virtualKeyId = caller.virtualKeyId;
     const raw = yield* readJsonBody(request, config.maxBodyBytes, config.bodyTimeoutMs).pipe(stage("read_body", trace));
-    const decoded = decode.request(raw);
+    const cursor = isCursorRequest(trace.route, request.headers, raw);
+    const thinkTags = cursor && config.reasoningDisplay === "think_tags";
+    const decoded = decode.request(raw, cursor ? { cursor: { stripThink: thinkTags } } : {});
     if (Result.isFailure(decoded)) return yield* Effect.fail(decoded.failure);
     const { model, fallbacks, stream, body } = decoded.success;
     trace.modelRequested = model;
     trace.stream = stream;
     if (config.logContent) trace.content = { instructions: body.instructions, input: body.input };
 
-    const cursor = isCursorRequest(trace.route, request.headers, raw);
     // Aliases everywhere; Cursor's suffixes (`gpt-5-high`) on its requests only. Keys and budgets judge the result.
     const { candidates, hints } = resolveModels(model, fallbacks, config, cursor);
     applyModelHints(body, hints);
@@ -157,7 +158,7 @@ export const chatCompletions = (request: Request, trace: RequestTrace, hooks: Pi
       price: (usage) => served && !overflowed ? auth.price(served.ref, usage) : undefined,
       customTools: decoded.success.customTools,
       promptChars,
-      ...(cursor ? { cursor: {} } : {}),
+      ...(cursor ? { cursor: { thinkTags, carryReasoning: config.reasoningCarry === "comment" } } : {}),
     };
     const settle = (usage: ResponsesUsage | undefined) => {
       const cost = usage && served ? auth.price(served.ref, usage) : undefined;

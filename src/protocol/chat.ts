@@ -83,6 +83,8 @@ export interface ChatDelta {
   content?: string | null;
   refusal?: string | null;
   reasoning?: string;
+  /** DeepSeek's name for `reasoning`, sent beside it to Cursor (issue 14, point 8). */
+  reasoning_content?: string;
   reasoning_details?: ReasoningDetail[];
   tool_calls?: ChatToolCallDelta[];
   annotations?: UrlCitation[];
@@ -112,6 +114,7 @@ export interface ChatCompletion {
       tool_calls?: ChatToolCall[];
       annotations: UrlCitation[];
       reasoning?: string;
+      reasoning_content?: string;
       reasoning_details?: ReasoningDetail[];
     };
     finish_reason: FinishReason;

@@ -423,9 +423,7 @@ export class ChunkEncoder {
     const delta: ChatDelta = {};
     if (cursor.thinkTags) {
       // A block opened after written content starts a paragraph of its own.
-      const content = this.thinkOpen
-        ? text
-        : `${this.contentLength > 0 ? MESSAGE_SEPARATOR : ""}${THINK_OPEN}${piece}`;
+      const content = this.thinkOpen ? text : `${this.contentLength > 0 ? MESSAGE_SEPARATOR : ""}${THINK_OPEN}${piece}`;
       this.thinkOpen = true;
       this.contentLength += content.length;
       delta.content = content;

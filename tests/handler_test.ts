@@ -54,7 +54,8 @@ Deno.test("GET /health answers 200", async () => {
 Deno.test("GET /v1/models and /cursor/v1/models list the configured models as provider/model", async () => {
   await withGateway({}, async (gateway) => {
     for (const path of ["/v1/models", "/cursor/v1/models"]) {
-      const response = await gateway.fetch(path);
+      // The gateway has virtual keys: the list needs one (issue 14, point 10; tests/cursor_models_route_test.ts).
+      const response = await gateway.fetch(path, { headers: { authorization: `Bearer ${VK}` } });
       assert.equal(response.status, 200);
       const body = await response.json();
       assert.equal(body.object, "list");

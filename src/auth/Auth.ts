@@ -62,6 +62,11 @@ export interface AuthShape {
   readonly admit: (caller: Caller, candidates: ReadonlyArray<ModelRef>) => Effect.Effect<Grant, GatewayError>;
   /** The USD cost of a usage at a model, when the model has a price. */
   readonly price: (ref: ModelRef, usage: ResponsesUsage) => Cost | undefined;
+  /**
+   * Whether the caller may use a model (the model list shows only those): a virtual key's
+   * patterns judge it; a client's own provider key, which the gateway cannot check, may use any.
+   */
+  readonly allows: (caller: Caller, ref: ModelRef) => boolean;
 }
 
 export class Auth extends Context.Service<Auth, AuthShape>()("gateway/Auth") {}
@@ -278,7 +283,13 @@ export const make = Effect.gen(function* () {
     return admitKey(entry, candidates, providerKey, 0);
   };
 
-  return { authenticate, admit, price } satisfies AuthShape;
+  const allows = (caller: Caller, ref: ModelRef): boolean => {
+    if (caller.virtualKeyId === undefined) return true;
+    const entry = registry.cached(caller.virtualKeyId);
+    return entry !== undefined && modelAllowed(entry.models, ref);
+  };
+
+  return { authenticate, admit, price, allows } satisfies AuthShape;
 });
 
 /** Needs `KeyRegistry`, `UsageStore` and `Telemetry`; `app.ts` composes them. */

@@ -18,7 +18,7 @@ import type { Telemetry, TelemetryShape } from "../observability/Telemetry.ts";
 import type { RequestTracing } from "../observability/tracing.ts";
 import type { Router } from "../routing/Router.ts";
 import { chatCompletions } from "./chat_completions.ts";
-import { modelList } from "./models.ts";
+import { modelsRoute } from "./models.ts";
 import type { Route } from "../core/route.ts";
 import { newTrace, type RequestTrace } from "../core/trace.ts";
 
@@ -48,8 +48,7 @@ const requestIdOf = (request: Request): string => {
 export const makeHandler = <R = never>(
   options: HandlerOptions<R>,
 ): (request: Request) => Promise<Response> => {
-  const { config, runtime, telemetry, inflight, tracing } = options;
-  const models = JSON.stringify(modelList(config));
+  const { runtime, telemetry, inflight, tracing } = options;
 
   /**
    * Reports a finished request. Never throws: a telemetry or tracing failure (an injected sink, a
@@ -101,16 +100,21 @@ export const makeHandler = <R = never>(
   const completions: Route<R | GatewayServices> = {
     methods: { POST: (request, trace) => chatCompletions(request, trace, hooks) },
   };
-  const modelsRoute: Route<R | GatewayServices> = {
-    methods: { GET: () => Effect.succeed(new Response(models, { headers: { "content-type": "application/json" } })) },
+  /** The model list at `base`, and one model by id below it (`/v1/models/openai/gpt-5`). */
+  const models = (base: string): Route<R | GatewayServices> => {
+    const answer = modelsRoute(base);
+    return {
+      prefix: true,
+      methods: { GET: (request) => answer(request, new URL(request.url).pathname.replace(/\/+$/, "")) },
+    };
   };
   const routes = new Map<string, Route<R | GatewayServices>>([
     ["/cursor/v1/chat/completions", completions],
     ["/cursor/chat/completions", completions],
     ["/v1/chat/completions", completions],
     ["/chat/completions", completions],
-    ["/cursor/v1/models", modelsRoute],
-    ["/v1/models", modelsRoute],
+    ["/cursor/v1/models", models("/cursor/v1/models")],
+    ["/v1/models", models("/v1/models")],
     ["/health", { methods: { GET: () => Effect.succeed(Response.json({ status: "ok" })) } }],
     ...(options.extraRoutes ?? []),
   ]);

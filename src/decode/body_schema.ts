@@ -25,6 +25,10 @@ export interface RequestBody {
   readonly instructions?: string | null;
   readonly tools?: ReadonlyArray<unknown> | null;
   readonly tool_choice?: string | JsonObject | null;
+  /** Chat's legacy spelling of `tools` (`[{name, description, parameters}]`). */
+  readonly functions?: ReadonlyArray<unknown> | null;
+  /** Chat's legacy spelling of `tool_choice` (`"auto"`, `"none"`, `{name}`). */
+  readonly function_call?: string | JsonObject | null;
   readonly parallel_tool_calls?: boolean | null;
   readonly max_tool_calls?: number | null;
   readonly temperature?: number | null;
@@ -152,6 +156,8 @@ const FIELDS: ReadonlyArray<readonly [keyof RequestBody, Check]> = [
 
   ["tools", array("an array of tools")],
   ["tool_choice", stringOr(isObject, "a string or an object")],
+  ["functions", array("an array of functions")],
+  ["function_call", stringOr(isObject, "a string or an object")],
   ["parallel_tool_calls", boolean],
   ["max_tool_calls", integer],
 

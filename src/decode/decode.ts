@@ -21,7 +21,7 @@ import { addTurns } from "./input_items.ts";
 import { addParams, textFormat } from "./params.ts";
 import { isObject, Problems } from "./problems.ts";
 import { chooseTurns } from "./shape.ts";
-import { decodeToolChoice, decodeTools } from "./tools.ts";
+import { decodeToolChoice, decodeTools, legacyFunctionCall } from "./tools.ts";
 
 export interface DecodedRequest {
   /** The model as the client named it (`provider/model` or a bare name). */
@@ -67,7 +67,11 @@ export const decodeRequest = (
   const fields = readBody(raw, problems);
 
   // The lists are read even when the top level has problems, so one 400 names them all.
-  const decodedTools = decodeTools(Array.isArray(raw.tools) ? raw.tools : [], problems);
+  const decodedTools = decodeTools(
+    Array.isArray(raw.tools) ? raw.tools : [],
+    problems,
+    Array.isArray(raw.functions) ? raw.functions : [],
+  );
   const { customTools } = decodedTools;
   const turns = chooseTurns(raw.input, raw.messages, problems);
   let input: ResponsesRequest["input"] = "";
@@ -86,7 +90,10 @@ export const decodeRequest = (
       input = history.finish();
     }
   }
-  const choice = raw.tool_choice;
+  const choice = raw.tool_choice ??
+    (typeof raw.function_call === "string" || isObject(raw.function_call)
+      ? legacyFunctionCall(raw.function_call)
+      : undefined);
   const toolChoice = typeof choice === "string" || isObject(choice)
     ? decodeToolChoice(choice, customTools, problems)
     : undefined;

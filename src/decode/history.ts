@@ -71,6 +71,9 @@ export class History {
   /** Calls answered with a placeholder (or the other list's result) rather than an output of this list. */
   private readonly filled = new Set<string>();
   private stateful: boolean;
+  /** Legacy calls made so far (their ids), and those waiting for a `function` message, by name. */
+  private legacyCalls = 0;
+  private readonly legacyPending = new Map<string, string[]>();
 
   constructor(readonly customTools: ReadonlySet<string>, private readonly options: HistoryOptions = {}) {
     this.stateful = options.stateful === true;
@@ -117,6 +120,25 @@ export class History {
     if (this.customTools.has(name)) return this.customCall(callId, name, args);
     this.call(callId, "function");
     this.push({ type: "function_call", call_id: callId, name, arguments: args });
+  }
+
+  /**
+   * A call in chat's legacy spelling (an assistant's `function_call`), which has no id: it gets one,
+   * and the next `role:"function"` message of its name answers it (`legacyOutput`).
+   */
+  legacyCall(name: string, args: string): void {
+    const callId = `call_legacy_${this.legacyCalls++}`;
+    let pending = this.legacyPending.get(name);
+    if (pending === undefined) this.legacyPending.set(name, pending = []);
+    pending.push(callId);
+    this.functionCall(callId, name, args);
+  }
+
+  /** A legacy `role:"function"` message: the output of the earliest unanswered legacy call of its name. */
+  legacyOutput(name: string, output: ToolOutput): void {
+    const callId = this.legacyPending.get(name)?.shift();
+    // No call of that name is waiting: an orphan, dropped as any other.
+    if (callId !== undefined) this.toolOutput(callId, output, "function");
   }
 
   customCall(callId: string, name: string, input: string): void {

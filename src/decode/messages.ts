@@ -29,7 +29,7 @@ import {
   type ThinkingBlock,
   thinkingBlock,
 } from "./reasoning.ts";
-import { addChatToolCall, addToolResultBlock, addToolUseBlock } from "./tool_calls.ts";
+import { addChatToolCall, addToolResultBlock, addToolUseBlock, argumentsText } from "./tool_calls.ts";
 
 const ROLES = new Set(["user", "assistant", "system", "developer"]);
 
@@ -52,6 +52,7 @@ export const addMessage = (
 ): void => {
   const role = message.role;
   if (role === "tool") return addChatToolResult(message, path, history, problems);
+  if (role === "function") return addLegacyFunctionResult(message, path, history, problems);
   if (typeof role !== "string" || !ROLES.has(role)) {
     return problems.add(at(path, "role"), "expected one of user, assistant, system, developer, tool", "invalid_value");
   }
@@ -128,17 +129,36 @@ export const addMessage = (
   if (toolCalls !== undefined && toolCalls !== null && !Array.isArray(toolCalls)) {
     problems.expected(at(path, "tool_calls"), "an array");
   }
-  const hasCalls = Array.isArray(toolCalls) && toolCalls.length > 0;
+  // Chat's legacy single call, `function_call: {name, arguments}`, converted like a tool call.
+  const legacy = assistant && isObject(message.function_call) && typeof message.function_call.name === "string"
+    ? message.function_call
+    : undefined;
+  const hasCalls = (Array.isArray(toolCalls) && toolCalls.length > 0) || legacy !== undefined;
   if ((hasCalls || sawToolBlocks) && content === "") content = undefined; // `""` beside tool calls says as little as null
   else if (content === undefined && !hasCalls && !sawToolBlocks && (raw === null || raw === undefined)) content = "";
 
   if (content !== undefined) history.push(messageItem(role, content, message.phase));
-  if (hasCalls) {
+  if (Array.isArray(toolCalls)) {
     const callsPath = at(path, "tool_calls");
     for (let i = 0; i < toolCalls.length; i++) {
       addChatToolCall(toolCalls[i], at(callsPath, i), history, problems);
     }
   }
+  if (legacy !== undefined) history.legacyCall(legacy.name as string, argumentsText(legacy.arguments));
+};
+
+/** Chat's legacy `{role:"function", name, content}` message: the output of the last call of that name. */
+const addLegacyFunctionResult = (
+  message: Record<string, unknown>,
+  path: Path,
+  history: History,
+  problems: Problems,
+) => {
+  const output = toolOutputValue(message.content, at(path, "content"), problems);
+  if (typeof message.name !== "string" || message.name === "") {
+    return problems.expected(at(path, "name"), "a non-empty string");
+  }
+  history.legacyOutput(message.name, output);
 };
 
 /** A chat `{role:"tool", tool_call_id, content}` message: the output of an earlier call. */

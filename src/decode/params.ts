@@ -12,6 +12,8 @@
  * as a list of its non-empty strings, at most `MAX_STOP` of them. The
  * Messages, Gemini and Chat APIs take it (each adapter caps it to its own
  * limit); the Responses adapter removes it before sending.
+ * Made to fit what the upstream takes (issue 14, point 9): `max_output_tokens` below 16 is 16,
+ * a `user` over 64 characters is its SHA-256, `metadata` values are strings.
  * Never forwarded: `stream_options` (the Responses API rejects
  * `include_usage`, cursor.md §3), `fallbacks` (the gateway's own),
  * `messages` (already converted), and chat-only sampling fields no adapter
@@ -21,6 +23,7 @@
  * beside a reasoning effort other than `none`, since reasoning models reject
  * them. Unknown fields are ignored.
  */
+import { createHash } from "node:crypto";
 import type { JsonObject, ResponsesRequest } from "../protocol/responses.ts";
 import type { RequestBody } from "./body_schema.ts";
 import { isObject, type Problems } from "./problems.ts";
@@ -51,15 +54,45 @@ const CARRIED = [
   "max_tool_calls",
   "top_logprobs",
   "store",
-  "metadata",
   "conversation",
   "prompt",
   "prompt_cache_retention",
   "truncation",
   "service_tier",
-  "user",
   "safety_identifier",
 ] as const satisfies ReadonlyArray<keyof RequestBody>;
+
+// ===== Small values the upstream rejects (issue 14, point 9) =====
+
+/** The Responses API's least `max_output_tokens` (`integer_below_min_value` under it). */
+export const MIN_OUTPUT_TOKENS = 16;
+
+/** The longest `user` the OpenAI APIs take (`string_above_max_length` over it). */
+export const MAX_USER_LENGTH = 64;
+
+/**
+ * `user` as the API takes it: a longer one (a client's own user hash, an e-mail list) is replaced
+ * by its SHA-256 in hex, 64 characters: still stable per user, which is all the field is for.
+ */
+const userField = (user: string): string =>
+  user.length <= MAX_USER_LENGTH ? user : createHash("sha256").update(user).digest("hex");
+
+/**
+ * `metadata` as the API takes it, string values only (`Invalid type for 'metadata.n': expected a
+ * string`): numbers, booleans and objects are written as JSON text, `null` entries dropped. The
+ * same object when every value is a string already.
+ */
+const metadataField = (metadata: Record<string, unknown>): Record<string, string> => {
+  let out: Record<string, unknown> | undefined;
+  for (const key in metadata) {
+    const value = metadata[key];
+    if (typeof value === "string") continue;
+    out ??= { ...metadata };
+    if (value === null || value === undefined) delete out[key];
+    else out[key] = typeof value === "object" ? JSON.stringify(value) : String(value);
+  }
+  return (out ?? metadata) as Record<string, string>;
+};
 
 /**
  * Chat's `response_format` as a Responses `text.format`: `json_schema` is
@@ -108,8 +141,11 @@ export const addParams = (body: ResponsesRequest, fields: RequestBody, format: J
     if (stop.length > 0) body.stop = stop;
   }
 
+  if (typeof fields.user === "string") body.user = userField(fields.user);
+  if (fields.metadata !== undefined && fields.metadata !== null) body.metadata = metadataField(fields.metadata);
+
   const maxOutput = fields.max_output_tokens ?? fields.max_completion_tokens ?? fields.max_tokens;
-  if (typeof maxOutput === "number") body.max_output_tokens = maxOutput;
+  if (typeof maxOutput === "number") body.max_output_tokens = Math.max(maxOutput, MIN_OUTPUT_TOKENS);
 
   // Cursor sends `previous_response_id` empty or null (cursor.md §1.2); the API rejects an empty id.
   if (typeof fields.previous_response_id === "string" && fields.previous_response_id !== "") {

@@ -11,7 +11,10 @@
  *   collected: the history and the encoder treat calls to them as custom calls;
  * - hosted tools (`web_search`, `file_search`, `mcp`, ...) pass through;
  * - Anthropic's dated built-ins (`computer_20241022`, `bash_20241022`, ...), which old
- *   Cursor versions sent, have no meaning upstream and are dropped.
+ *   Cursor versions sent, have no meaning upstream and are dropped;
+ * - chat's legacy `functions` (`[{name, description, parameters}]`) are functions too, after the
+ *   request's tools, and `function_call` is a `tool_choice` (issue 14, point 9);
+ * - a name given twice keeps its last definition: the APIs refuse a repeated name.
  */
 import type { JsonObject } from "../protocol/responses.ts";
 import { at, isObject, type Path, type Problems } from "./problems.ts";
@@ -54,12 +57,35 @@ const toolName = (value: unknown, path: Path, problems: Problems): string | unde
   return undefined;
 };
 
-export const decodeTools = (tools: ReadonlyArray<unknown>, problems: Problems): DecodedTools => {
+export const decodeTools = (
+  tools: ReadonlyArray<unknown>,
+  problems: Problems,
+  legacy: ReadonlyArray<unknown> = [],
+): DecodedTools => {
+  const out = decodeList(tools, "tools", problems);
+  // Chat's legacy `functions` (`[{name, description, parameters}]`) are tools too, after the request's own.
+  for (let i = 0; i < legacy.length; i++) {
+    const fn = legacy[i];
+    if (!isObject(fn)) {
+      problems.expected(at("functions", i), "an object");
+      continue;
+    }
+    const name = toolName(fn.name, at(at("functions", i), "name"), problems);
+    if (name !== undefined) out.tools.push(functionTool(name, fn.description, fn.parameters, fn.strict));
+  }
+  return { tools: withoutRepeats(out.tools), customTools: out.customTools };
+};
+
+const decodeList = (
+  tools: ReadonlyArray<unknown>,
+  field: string,
+  problems: Problems,
+): { tools: JsonObject[]; customTools: ReadonlySet<string> } => {
   const out: JsonObject[] = [];
   let customTools: Set<string> | undefined;
   for (let i = 0; i < tools.length; i++) {
     const tool = tools[i];
-    const path = at("tools", i);
+    const path = at(field, i);
     if (!isObject(tool)) {
       problems.expected(path, "an object");
       continue;
@@ -103,6 +129,26 @@ export const decodeTools = (tools: ReadonlyArray<unknown>, problems: Problems): 
   }
   return { tools: out, customTools: customTools ?? NO_CUSTOM_TOOLS };
 };
+
+/**
+ * The tools with each name once, its last definition kept where it stood: the APIs answer 400 to a
+ * repeated name (`tools: Duplicate tool names`), and a client that appends an updated definition
+ * means the later one (issue 14, point 9). Hosted tools have no name and all stay.
+ */
+const withoutRepeats = (tools: JsonObject[]): JsonObject[] => {
+  if (tools.length < 2) return tools;
+  const last = new Map<string, number>();
+  for (let i = 0; i < tools.length; i++) {
+    const name = tools[i].name;
+    if (typeof name === "string") last.set(name, i);
+  }
+  if (last.size === tools.filter((tool) => typeof tool.name === "string").length) return tools;
+  return tools.filter((tool, i) => typeof tool.name !== "string" || last.get(tool.name) === i);
+};
+
+/** Chat's legacy `function_call` (`"auto"`, `"none"`, `{name}`) as the `tool_choice` it stands for. */
+export const legacyFunctionCall = (choice: string | Record<string, unknown>): string | Record<string, unknown> =>
+  typeof choice === "string" ? choice : { type: "function", function: choice };
 
 /** A chat or Responses reference to one tool (`{type:"function", function:{name}}` or `{type, name}`). */
 const namedChoice = (

@@ -63,7 +63,9 @@ export const reasonFromEvent = (
         | undefined;
   const code = stringField(source, "code") ?? null;
   const message = stringField(source, "message") ?? "The upstream reported an error during the stream.";
-  const type = stringField(source, "type") ?? code ?? "upstream_error";
+  // A flat `{type:"error", code, message}` event's `type` is the event's, not the error's: its code is
+  // the kind (issue 14, point 9); a nested `error` object has a type of its own.
+  const type = (source === event ? undefined : stringField(source, "type")) ?? code ?? "upstream_error";
   const param = stringField(source, "param") ?? null;
   const said = { provider, outcome, message, type, code, param };
   for (const value of [code, type]) {

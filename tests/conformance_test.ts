@@ -897,7 +897,7 @@ const postCursorBody = async (name: string, body: Json) => {
     // A name given twice keeps its last definition (issue 14, point 9): 05's redacted names are all alike.
     const toolNames = (body.tools ?? []).map((t: Json) => t.name ?? t.function?.name);
     const clientTools = (body.tools ?? [])
-      .filter((t: Json, i: number) => toolNames.lastIndexOf(toolNames[i]) === i)
+      .filter((_t: Json, i: number) => toolNames.lastIndexOf(toolNames[i]) === i)
       .map((t: Json) => t.type === "custom" ? `custom:${t.name}` : "function");
     const sentTools = (sent.tools ?? []).map((t: Json) => t.type === "custom" ? `custom:${t.name}` : "function");
     assert.deepEqual(sentTools, clientTools, `${name}: custom tools stay custom`);

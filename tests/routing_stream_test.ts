@@ -415,7 +415,9 @@ Deno.test("an invalid_request_error event before output is final: one error fram
           },
         }]),
     },
-    {},
+    // The error itself: on Cursor's route a context overflow is otherwise the answer Cursor compacts on
+    // (issue 14, point 4; tests/cursor_context_overflow_test.ts).
+    { top: { cursor_context_overflow: "error" } },
     async ({ gateway, primary, backup }) => {
       const response = await postJson(gateway, "/cursor/v1/chat/completions", request);
       assert.equal(response.status, 200);

@@ -94,7 +94,7 @@ const refusePastExpiry = (expiresAt: string | null | undefined): Effect.Effect<v
 
 // ===== Answers =====
 
-export const usageView = (entry: KeyEntry, usage: CurrentUsage, now: number) => {
+const usageView = (entry: KeyEntry, usage: CurrentUsage, now: number) => {
   const period = entry.budget?.period ?? "total";
   const spent = usage.spentNanos[period];
   const bounds = periodBounds(period, now);
@@ -109,7 +109,7 @@ export const usageView = (entry: KeyEntry, usage: CurrentUsage, now: number) => 
   };
 };
 
-export const keyView = (entry: KeyEntry, usage: CurrentUsage | undefined, now: number) => ({
+const keyView = (entry: KeyEntry, usage: CurrentUsage | undefined, now: number) => ({
   id: entry.id,
   object: "virtual_key",
   source: entry.source,

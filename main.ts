@@ -71,39 +71,43 @@ const listenProblem = (error: unknown, host: string, port: number): string => {
  * signals only that shell; where `sh` is dash (Debian, Ubuntu, the node images) the shell dies
  * without passing the signal on, and the gateway would keep its port with no parent to stop it.
  * So when npm started it, the gateway finds npm among its ancestors (`ps`, which `deno task
- * start` may run) and stops as on SIGTERM once that process is gone. Under `deno task start`,
- * the binary, Docker or a process manager, signals arrive directly and this never runs.
+ * start` may run) before it listens, and stops as on SIGTERM once that process is gone. Under
+ * `deno task start`, the binary, Docker or a process manager, signals arrive directly and no
+ * `ps` runs.
  */
-const watchNpmLauncher = async (onGone: () => void): Promise<void> => {
-  if (Deno.build.os === "windows" || Deno.env.get("npm_command") === undefined) return;
-  const ps = async (pid: number) => {
-    try {
-      const { success, stdout } = await new Deno.Command("ps", {
-        args: ["-o", "ppid=", "-o", "lstart=", "-o", "comm=", "-p", String(pid)],
-        stdin: "null",
-        stdout: "piped",
-        stderr: "null",
-      }).output();
-      const line = new TextDecoder().decode(stdout).trim();
-      // `lstart` is five words (`Mon Nov 30 04:05:31 2026`), then the command name.
-      const match = /^(\d+)\s+(\S+\s+\S+\s+\S+\s+\S+\s+\S+)\s+(.*)$/.exec(line);
-      return success && match ? { ppid: Number(match[1]), started: match[2], comm: match[3] } : undefined;
-    } catch {
-      return undefined; // no `ps`, or not allowed to run it: nothing to watch
-    }
-  };
-  let pid = Deno.ppid;
-  let launcher: { pid: number; started: string } | undefined;
-  for (let depth = 0; depth < 5 && pid > 1 && launcher === undefined; depth++) {
-    const info = await ps(pid);
-    if (info === undefined) return;
-    if (/^(npm|npx|node)\b/.test(info.comm.split("/").at(-1) ?? "")) launcher = { pid, started: info.started };
-    else pid = info.ppid;
+const ps = async (pid: number) => {
+  try {
+    const { success, stdout } = await new Deno.Command("ps", {
+      args: ["-o", "ppid=", "-o", "lstart=", "-o", "comm=", "-p", String(pid)],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    // `lstart` is five words (`Mon Nov 30 04:05:31 2026`), then the command name.
+    const line = new TextDecoder().decode(stdout).trim();
+    const match = /^(\d+)\s+(\S+\s+\S+\s+\S+\s+\S+\s+\S+)\s+(.*)$/.exec(line);
+    return success && match ? { ppid: Number(match[1]), started: match[2], comm: match[3] } : undefined;
+  } catch {
+    return undefined; // no `ps`, or no permission to run it: nothing to watch
   }
-  if (launcher === undefined) return;
-  const { pid: npmPid, started } = launcher;
+};
+
+/** The npm process this gateway runs under (pid and start time, against pid reuse), if any. */
+const findNpmLauncher = async (): Promise<{ pid: number; started: string } | undefined> => {
+  if (Deno.build.os === "windows" || Deno.env.get("npm_command") === undefined) return undefined;
+  let pid = Deno.ppid;
+  for (let depth = 0; depth < 6 && pid > 1; depth++) {
+    const info = await ps(pid);
+    if (info === undefined) return undefined;
+    if (/^(npm|npx|node)\b/.test(info.comm.split("/").at(-1) ?? "")) return { pid, started: info.started };
+    pid = info.ppid;
+  }
+  return undefined;
+};
+
+const watchLauncher = (launcher: { pid: number; started: string }, onGone: () => void) => {
   const timer = setInterval(async () => {
-    if ((await ps(npmPid))?.started === started) return;
+    if ((await ps(launcher.pid))?.started === launcher.started) return;
     clearInterval(timer);
     onGone();
   }, 1000);
@@ -156,6 +160,8 @@ if (import.meta.main) {
     )
   );
   const summary = summarize(config, origin, env);
+  // Before listening: a client that saw the listening line may signal npm at once.
+  const launcher = await findNpmLauncher();
 
   // No timeout is set here because Deno.serve (2.9) has none to set: a connection that sends
   // nothing, sends its head a byte at a time (up to the 64 KiB head limit), or idles between
@@ -174,6 +180,7 @@ if (import.meta.main) {
           level: "info",
           msg: `gateway listening on http://${hostname}:${port}; ${summaryText(summary)}`,
           config: origin,
+          pid: Deno.pid,
           providers: summary.providers,
           virtual_keys: summary.virtual_keys,
           auth: summary.auth,
@@ -213,5 +220,5 @@ if (import.meta.main) {
   };
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT", "SIGBREAK"] : ["SIGINT", "SIGTERM"];
   for (const signal of signals) Deno.addSignalListener(signal, () => void stop(signal));
-  void watchNpmLauncher(() => void stop("SIGTERM", "npm, which started the gateway, exited"));
+  if (launcher) watchLauncher(launcher, () => void stop("SIGTERM", "npm, which started the gateway, exited"));
 }

@@ -163,12 +163,40 @@ if (import.meta.main) {
   // Before listening: a client that saw the listening line may signal npm at once.
   const launcher = await findNpmLauncher();
 
+  let server: Deno.HttpServer<Deno.NetAddr> | undefined;
+  let stopping = false;
+  const stop = async (signal: Deno.Signal, reason?: string) => {
+    if (stopping) {
+      telemetry.log("warn", "second signal: ending open streams now", { signal });
+      await gateway.shutdown(0);
+      return;
+    }
+    stopping = true;
+    telemetry.log("info", "shutting down", {
+      signal,
+      ...(reason !== undefined ? { reason } : {}),
+      open_streams: gateway.openStreams(),
+      grace_ms: config.shutdownGraceMs,
+    });
+    // `server.shutdown()` closes the listener at once and resolves when every response is
+    // written, streams included; the gateway meanwhile ends streams that outlive the grace.
+    const closed = server?.shutdown();
+    await gateway.shutdown(config.shutdownGraceMs);
+    await closed;
+    await gateway.dispose();
+    telemetry.log("info", "stopped", { signal });
+    Deno.exit(0);
+  };
+  // Before listening: a signal sent as soon as the listening line is read must find its
+  // listener, or the default action kills the process (exit 143) without the graceful stop.
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT", "SIGBREAK"] : ["SIGINT", "SIGTERM"];
+  for (const signal of signals) Deno.addSignalListener(signal, () => void stop(signal));
+
   // No timeout is set here because Deno.serve (2.9) has none to set: a connection that sends
   // nothing, sends its head a byte at a time (up to the 64 KiB head limit), or idles between
   // requests stays open until the client leaves; after an early answer (401, 408, 413) the runtime
   // still reads and discards the rest of the declared body before closing. Only the gateway's
   // read of a body is bounded (`body_timeout_ms`); a proxy with client timeouts must bound the rest.
-  let server: Deno.HttpServer<Deno.NetAddr>;
   try {
     server = Deno.serve({
       hostname: config.host,
@@ -194,31 +222,5 @@ if (import.meta.main) {
     await gateway.dispose();
     exitWith(1, `gateway failed to start: ${listenProblem(error, config.host, config.port)}`);
   }
-
-  let stopping = false;
-  const stop = async (signal: Deno.Signal, reason?: string) => {
-    if (stopping) {
-      telemetry.log("warn", "second signal: ending open streams now", { signal });
-      await gateway.shutdown(0);
-      return;
-    }
-    stopping = true;
-    telemetry.log("info", "shutting down", {
-      signal,
-      ...(reason !== undefined ? { reason } : {}),
-      open_streams: gateway.openStreams(),
-      grace_ms: config.shutdownGraceMs,
-    });
-    // `server.shutdown()` closes the listener at once and resolves when every response is
-    // written, streams included; the gateway meanwhile ends streams that outlive the grace.
-    const closed = server.shutdown();
-    await gateway.shutdown(config.shutdownGraceMs);
-    await closed;
-    await gateway.dispose();
-    telemetry.log("info", "stopped", { signal });
-    Deno.exit(0);
-  };
-  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT", "SIGBREAK"] : ["SIGINT", "SIGTERM"];
-  for (const signal of signals) Deno.addSignalListener(signal, () => void stop(signal));
   if (launcher) watchLauncher(launcher, () => void stop("SIGTERM", "npm, which started the gateway, exited"));
 }

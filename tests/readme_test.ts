@@ -5,6 +5,9 @@
  * on the embedded defaults, `deno task key`, the config example written as
  * gateway.json, `--check`, the start with it, and the curl checks.
  *
+ * It also checks what `task start` installed in that fresh copy: the
+ * server's packages alone, none of the tests' SDKs.
+ *
  * What differs from a newcomer's run, and why: the commands run in a copy of
  * the checkout (so gateway.json and ./data stay out of the tree), with an
  * environment holding no provider keys, with PORT=0 (the curls get the port
@@ -192,6 +195,12 @@ Deno.test({
       assert.equal(upstream.requests.length, 1, "the chat completion reached the (fake) provider");
       assert.equal(upstream.requests[0].headers.get("authorization"), `Bearer ${env.OPENAI_API_KEY}`);
       assert.ok(ran.length >= 8, ran.join("\n"));
+      // What `task start` installed in the fresh copy: the server's packages, none of the tests' (point 7).
+      const installed = [...Deno.readDirSync(`${dir}/node_modules/.deno`)].map((e) => e.name)
+        .filter((name) => name !== "node_modules" && !name.startsWith("."));
+      const stray = installed.filter((name) => !/^(effect|eventsource-parser|undici|redis|@redis\+[\w-]+)@/.test(name));
+      assert.deepEqual(stray, [], `task start installed ${installed.join(", ")}`);
+      assert.ok(installed.some((name) => name.startsWith("effect@")), installed.join(", "));
     } finally {
       await stopServer().catch(() => {});
       await upstream.close();

@@ -62,5 +62,4 @@ export class Problems {
 }
 
 /** A plain JSON object (not null, not an array). */
-export const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
+export { isJsonObject as isObject } from "../protocol/responses.ts";

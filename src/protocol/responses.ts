@@ -9,6 +9,10 @@
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: unknown };
 
+/** Whether a value read from the wire is a JSON object (not null, not an array). */
+export const isJsonObject = (value: unknown): value is JsonObject =>
+  value !== null && typeof value === "object" && !Array.isArray(value);
+
 /** The canonical request body sent to `POST {base_url}/responses` (model and stream are set per attempt). */
 export interface ResponsesRequest extends JsonObject {
   model?: string;

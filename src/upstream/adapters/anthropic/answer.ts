@@ -34,7 +34,12 @@
  */
 import type { FailureReason } from "../../../errors/reasons.ts";
 import { malformedAnswer } from "../../../errors/reasons.ts";
-import type { JsonObject, ResponsesEvent, ResponsesResponse } from "../../../protocol/responses.ts";
+import {
+  isJsonObject as isObject,
+  type JsonObject,
+  type ResponsesEvent,
+  type ResponsesResponse,
+} from "../../../protocol/responses.ts";
 import { MalformedEventError } from "../../sse_events.ts";
 import { sealReasoning } from "../reasoning_envelope.ts";
 import { type AnswerContext, failureEvent, type SseMessage, type StreamTranslator } from "../types.ts";
@@ -49,9 +54,6 @@ import { errorObjectFailure } from "./failure.ts";
 export interface AnthropicAnswerContext extends AnswerContext {
   readonly customTools?: ReadonlySet<string>;
 }
-
-const isObject = (value: unknown): value is JsonObject =>
-  value !== null && typeof value === "object" && !Array.isArray(value);
 
 const count = (value: unknown): number | undefined =>
   typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : undefined;

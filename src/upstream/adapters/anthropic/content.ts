@@ -7,12 +7,9 @@
  * block, an image type other than JPEG/PNG/GIF/WebP, an OpenAI `file_id`), so such parts
  * are left out rather than sent. A `cache_control` the client put on a part is kept.
  */
-import type { JsonObject } from "../../../protocol/responses.ts";
+import { isJsonObject as isObject, type JsonObject } from "../../../protocol/responses.ts";
 
 export type Block = JsonObject;
-
-const isObject = (value: unknown): value is JsonObject =>
-  value !== null && typeof value === "object" && !Array.isArray(value);
 
 /** The image types the API takes as a base64 source. */
 const IMAGE_TYPES = new Set(["image/jpeg", "image/png", "image/gif", "image/webp"]);

@@ -16,7 +16,7 @@
  *   (`gw1.anthropic.…`), whole and in order, first in their assistant turn; reasoning made by
  *   another API cannot be verified by Anthropic and is dropped (providers.md §4, pitfall 2).
  */
-import type { JsonObject } from "../../../protocol/responses.ts";
+import { isJsonObject as isObject, type JsonObject } from "../../../protocol/responses.ts";
 import { openReasoning } from "../reasoning_envelope.ts";
 import { addContent, assistantBlock, type Block, textBlock, toolResultContent, userBlock } from "./content.ts";
 
@@ -47,9 +47,6 @@ interface Turn {
   readonly blocks: Block[];
   readonly results: Block[];
 }
-
-const isObject = (value: unknown): value is JsonObject =>
-  value !== null && typeof value === "object" && !Array.isArray(value);
 
 const TOOL_ID = /^[a-zA-Z0-9_-]+$/;
 

@@ -23,7 +23,7 @@
  * were not sent back (Cursor drops them: ``Expected `thinking` or `redacted_thinking`, but
  * found `tool_use` ``), or a conversation ending on an assistant turn (prefill).
  */
-import type { JsonObject, ResponsesRequest } from "../../../protocol/responses.ts";
+import { isJsonObject as isObject, type JsonObject, type ResponsesRequest } from "../../../protocol/responses.ts";
 import type { AdapterTarget, AttemptSpec, WireRequest } from "../types.ts";
 import type { Block } from "./content.ts";
 import {
@@ -42,9 +42,6 @@ const HEADERS: Readonly<Record<string, string>> = { "anthropic-version": ANTHROP
 
 /** The API's limit on `cache_control` breakpoints in one request (providers.md §1.5). */
 export const MAX_BREAKPOINTS = 4;
-
-const isObject = (value: unknown): value is JsonObject =>
-  value !== null && typeof value === "object" && !Array.isArray(value);
 
 const EMPTY_SCHEMA = (): JsonObject => ({ type: "object", properties: {} });
 

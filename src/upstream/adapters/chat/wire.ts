@@ -7,7 +7,7 @@
  * shared/recordings/chat-providers/ (studied, not copied).
  */
 import type { FailureReason } from "../../../errors/reasons.ts";
-import type { ResponsesUsage } from "../../../protocol/responses.ts";
+import { isJsonObject, type ResponsesUsage } from "../../../protocol/responses.ts";
 import type { AnswerContext, WireOptions } from "../types.ts";
 
 /**
@@ -45,8 +45,7 @@ export interface ChatAnswerContext extends AnswerContext {
 
 export type Obj = Record<string, unknown>;
 
-export const isObj = (value: unknown): value is Obj =>
-  value !== null && typeof value === "object" && !Array.isArray(value);
+export const isObj: (value: unknown) => value is Obj = isJsonObject;
 
 export const str = (value: unknown): string | undefined => typeof value === "string" ? value : undefined;
 

@@ -29,11 +29,12 @@
  * a usage-only chunk may still follow it.
  */
 import { type FailureReason, malformedAnswer, unavailable } from "../../../errors/reasons.ts";
-import type {
-  ResponsesEvent,
-  ResponsesOutputItem,
-  ResponsesResponse,
-  ResponsesUsage,
+import {
+  isJsonObject as isObject,
+  type ResponsesEvent,
+  type ResponsesOutputItem,
+  type ResponsesResponse,
+  type ResponsesUsage,
 } from "../../../protocol/responses.ts";
 import { MalformedEventError } from "../../sse_events.ts";
 import { sealReasoning } from "../reasoning_envelope.ts";
@@ -66,9 +67,6 @@ const FILTERED: ReadonlySet<string> = new Set([
 
 /** Finish reasons that mean the answer is unusable: better another attempt than a half answer. */
 const BROKEN: ReadonlySet<string> = new Set(["MALFORMED_FUNCTION_CALL", "UNEXPECTED_TOOL_CALL", "TOO_MANY_TOOL_CALLS"]);
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  value !== null && typeof value === "object" && !Array.isArray(value);
 
 const count = (value: unknown): number => typeof value === "number" && Number.isFinite(value) ? value : 0;
 

@@ -33,6 +33,7 @@ import {
 } from "../../../errors/reasons.ts";
 import { errorFields, reasonForStatus, retryAfterMs } from "../http_failure.ts";
 import type { AnswerContext, HttpFailure } from "../types.ts";
+import { isJsonObject as isObject } from "../../../protocol/responses.ts";
 
 /** Google's error object. */
 export interface GoogleError {
@@ -41,9 +42,6 @@ export interface GoogleError {
   readonly status?: string;
   readonly details?: ReadonlyArray<unknown>;
 }
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  value !== null && typeof value === "object" && !Array.isArray(value);
 
 /** The `error` object of a parsed body (or of its first element, when Google wrapped it in an array). */
 export const googleErrorOf = (json: unknown): GoogleError | undefined => {

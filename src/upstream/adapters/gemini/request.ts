@@ -30,7 +30,7 @@
  * Not sent: `parallel_tool_calls` (Gemini has no switch), `metadata`, `user`, `store`, `include`,
  * `prompt_cache_key` (Gemini caches implicitly), `text.verbosity`.
  */
-import type { JsonObject, ResponsesRequest } from "../../../protocol/responses.ts";
+import { isJsonObject as isObject, type JsonObject, type ResponsesRequest } from "../../../protocol/responses.ts";
 import { openReasoning } from "../reasoning_envelope.ts";
 import type { AttemptSpec, WireRequest } from "../types.ts";
 import { DUMMY_SIGNATURE, modelPath, requiresSignatures, thinkingConfig } from "./model.ts";
@@ -43,9 +43,6 @@ interface Content {
   readonly role: "user" | "model";
   parts: Part[];
 }
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  value !== null && typeof value === "object" && !Array.isArray(value);
 
 /** The `{input: string}` arguments every custom tool is declared with. */
 export const CUSTOM_TOOL_PARAMETERS: JsonObject = {

@@ -57,9 +57,9 @@ export interface PipelineHooks {
  * closure of the request's scope holds the body.
  */
 const promptCharsOf = (body: ResponsesRequest, stream: boolean): () => number => {
-  if (!stream) return () => promptCharacters(body);
-  const chars = promptCharacters(body);
-  return () => chars;
+  let chars = stream ? promptCharacters(body) : undefined;
+  // Counted at most once: a JSON answer without usage asks for it twice (its encoding, then its settlement).
+  return () => chars ??= promptCharacters(body);
 };
 
 /** The failure routing ends a request with when the prompt does not fit the model (`ContextTooLong`). */

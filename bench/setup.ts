@@ -96,7 +96,7 @@ export const startBenchServers = async (options: SetupOptions): Promise<BenchSer
     default_provider: "json",
     virtual_keys: [{ id: "bench", value: virtualKey, models: ["*"] }],
     store: { kind: "memory" },
-    log_level: "warn",
+    // No log_level: the gateway logs at its default (info), one JSON line per request, as deployed.
   };
   const gateway = await startServer({
     ...common,

@@ -8,7 +8,7 @@
  * of `gateway.json` for completion and checking. `--check` only compares, and
  * fails when the committed file is stale (`tests/schema_test.ts` does the same).
  */
-import { Schema } from "effect";
+import * as Schema from "effect/Schema";
 import { GatewayConfigFile } from "../src/config/schema.ts";
 
 export const schemaPath = new URL("../gateway.schema.json", import.meta.url);

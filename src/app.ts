@@ -2,7 +2,15 @@
  * Composition root: every stage's layer, built once into one `ManagedRuntime`,
  * exposed as a Web-standard fetch handler.
  */
-import { Cause, Clock, Context, Data, Effect, Exit, Layer, ManagedRuntime, Option } from "effect";
+import * as Cause from "effect/Cause";
+import * as Clock from "effect/Clock";
+import * as Context from "effect/Context";
+import * as Data from "effect/Data";
+import * as Effect from "effect/Effect";
+import * as Exit from "effect/Exit";
+import * as Layer from "effect/Layer";
+import * as ManagedRuntime from "effect/ManagedRuntime";
+import * as Option from "effect/Option";
 import { dashboardRoutes } from "./admin/dashboard.ts";
 import { adminGuard } from "./admin/guard.ts";
 import { adminRoutes } from "./admin/keys.ts";

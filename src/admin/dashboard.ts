@@ -13,7 +13,8 @@
  *
  * Shapes are in docs/dashboard.md.
  */
-import { Clock, Effect } from "effect";
+import * as Clock from "effect/Clock";
+import * as Effect from "effect/Effect";
 import { type KeyEntry, KeyRegistry } from "../auth/KeyRegistry.ts";
 import { periodBounds, windowsAt } from "../auth/periods.ts";
 import { storeUnavailable } from "../auth/errors.ts";

@@ -3,7 +3,8 @@
  * SHA-256 digests in constant time. Every `/admin/*` route (keys, requests,
  * usage, stats) checks it first.
  */
-import { Effect, Redacted } from "effect";
+import * as Effect from "effect/Effect";
+import * as Redacted from "effect/Redacted";
 import { bearerToken, digestsEqual, sha256 } from "../auth/keys.ts";
 import { type GatewayError, unauthorized } from "../errors/GatewayError.ts";
 

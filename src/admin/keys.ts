@@ -8,7 +8,11 @@
  * Every call needs `Authorization: Bearer <admin_key>`. Key values never
  * appear in an answer except the one that creates them.
  */
-import { Clock, Effect, type Redacted, Schema, SchemaIssue } from "effect";
+import * as Clock from "effect/Clock";
+import * as Effect from "effect/Effect";
+import type * as Redacted from "effect/Redacted";
+import * as Schema from "effect/Schema";
+import * as SchemaIssue from "effect/SchemaIssue";
 import { type KeyEntry, KeyRegistry } from "../auth/KeyRegistry.ts";
 import { periodBounds, windowsAt } from "../auth/periods.ts";
 import { storeUnavailable } from "../auth/errors.ts";

@@ -9,7 +9,11 @@
  * exactly once when the request ends (served, failed or cut off), adding the
  * real tokens and cost.
  */
-import { Clock, Context, Effect, Layer, Redacted } from "effect";
+import * as Clock from "effect/Clock";
+import * as Context from "effect/Context";
+import * as Effect from "effect/Effect";
+import * as Layer from "effect/Layer";
+import * as Redacted from "effect/Redacted";
 import { forbidden, type GatewayError, unauthorized } from "../errors/GatewayError.ts";
 import type { Cost } from "../protocol/chat.ts";
 import type { ResponsesUsage } from "../protocol/responses.ts";

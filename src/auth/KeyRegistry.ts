@@ -9,7 +9,10 @@
  * request, so a key changed or deleted on another instance is re-read (or
  * refused) at once.
  */
-import { Context, Effect, Layer, Redacted } from "effect";
+import * as Context from "effect/Context";
+import * as Effect from "effect/Effect";
+import * as Layer from "effect/Layer";
+import * as Redacted from "effect/Redacted";
 import { Settings } from "../config/Settings.ts";
 import { type GatewayError, notFound } from "../errors/GatewayError.ts";
 import { conflict, storeUnavailable } from "./errors.ts";

@@ -11,7 +11,12 @@
  * `settle` resolves. An amount that is not a finite number is stored as 0,
  * with a warning in the log.
  */
-import { Context, Data, Effect, Layer, Option, Redacted } from "effect";
+import * as Context from "effect/Context";
+import * as Data from "effect/Data";
+import * as Effect from "effect/Effect";
+import * as Layer from "effect/Layer";
+import * as Option from "effect/Option";
+import * as Redacted from "effect/Redacted";
 import { defaults, type StoreConfig } from "../config/load.ts";
 import { Settings } from "../config/Settings.ts";
 import { Telemetry } from "../observability/Telemetry.ts";

@@ -8,7 +8,8 @@
  * once, at start-up; every problem is collected and reported by path so an
  * operator fixes them in one go.
  */
-import { Redacted, Schema } from "effect";
+import * as Redacted from "effect/Redacted";
+import * as Schema from "effect/Schema";
 import type { AdapterTarget, Api, WireOptions } from "./provider_api.ts";
 import { type AuthStyle, defaultAuth, implementedApis, presets } from "./presets.ts";
 import { describeIssue } from "./problems.ts";

@@ -5,7 +5,8 @@
  * silence, leaving a gateway with no models or no keys that answered every
  * request 401.
  */
-import { SchemaAST, SchemaIssue } from "effect";
+import * as SchemaAST from "effect/SchemaAST";
+import * as SchemaIssue from "effect/SchemaIssue";
 
 type PathSegment = PropertyKey | { readonly key: PropertyKey };
 

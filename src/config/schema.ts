@@ -5,7 +5,7 @@
  * `gateway.schema.json` for editors, so the two can never drift apart.
  * Fields are optional on the wire; `load.ts` fills in the defaults.
  */
-import { Schema } from "effect";
+import * as Schema from "effect/Schema";
 
 const PositiveInt = Schema.Number.check(Schema.isInt(), Schema.isGreaterThan(0));
 const NonNegativeInt = Schema.Number.check(Schema.isInt(), Schema.isGreaterThanOrEqualTo(0));

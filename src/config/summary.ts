@@ -5,7 +5,7 @@
  * start-up line and `--check` print it, so an operator sees at once a gateway
  * with no keys, or a key variable that was not exported.
  */
-import { Redacted } from "effect";
+import * as Redacted from "effect/Redacted";
 import { defaults, embeddedKeysFound, type GatewayConfig } from "./load.ts";
 
 export type AuthMode = "virtual keys only" | "virtual keys and provider keys" | "provider keys only";

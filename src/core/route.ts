@@ -3,7 +3,7 @@
  * API, `/metrics`, the chat route). Here, below every stage, so a feature
  * declares its routes without importing the handler that serves them.
  */
-import type { Effect } from "effect";
+import type * as Effect from "effect/Effect";
 import type { GatewayError } from "../errors/GatewayError.ts";
 import type { RequestTrace } from "./trace.ts";
 

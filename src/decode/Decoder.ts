@@ -4,7 +4,9 @@
  * service is what the pipeline reads from context, so a layer can swap the
  * decoder (another input dialect) without touching the route.
  */
-import { Context, Layer, type Result } from "effect";
+import * as Context from "effect/Context";
+import * as Layer from "effect/Layer";
+import type * as Result from "effect/Result";
 import type { GatewayError } from "../errors/GatewayError.ts";
 import { type DecodedRequest, type DecodeOptions, decodeRequest } from "./decode.ts";
 

@@ -12,7 +12,7 @@
  * // Result.succeed({ model: "openai/gpt-5", stream: false, body: { input: "hi" }, ... })
  * ```
  */
-import { Result } from "effect";
+import * as Result from "effect/Result";
 import { badRequest, type GatewayError } from "../errors/GatewayError.ts";
 import type { JsonObject, ResponsesRequest } from "../protocol/responses.ts";
 import { readBody } from "./body_schema.ts";

@@ -4,7 +4,8 @@
  * the service is what the pipeline reads from context, so a layer can swap the
  * output dialect without touching the route.
  */
-import { Context, Layer } from "effect";
+import * as Context from "effect/Context";
+import * as Layer from "effect/Layer";
 import type { ChatCompletion } from "../protocol/chat.ts";
 import type { ResponsesResponse } from "../protocol/responses.ts";
 import { ChunkEncoder } from "./chunks.ts";

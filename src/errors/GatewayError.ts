@@ -6,7 +6,7 @@
  * which the `openai` SDK, the Vercel AI SDK and Cursor all parse.
  * Messages never carry a key: build them from ids and names only.
  */
-import { Data } from "effect";
+import * as Data from "effect/Data";
 
 export type ErrorType =
   | "invalid_request_error"

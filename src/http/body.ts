@@ -4,7 +4,7 @@
  * declared `content-length` is checked against the limit but never trusted
  * for allocation, and the whole body must arrive within a deadline.
  */
-import { Effect } from "effect";
+import * as Effect from "effect/Effect";
 import { defaults } from "../config/load.ts";
 import { badRequest, GatewayError, payloadTooLarge, requestTimeout } from "../errors/GatewayError.ts";
 

@@ -5,7 +5,9 @@
  * and upstream -> encode. Every failure is a `GatewayError`, answered by the
  * one mapping in `errors/response.ts`.
  */
-import { Context, Effect, Result } from "effect";
+import * as Context from "effect/Context";
+import * as Effect from "effect/Effect";
+import * as Result from "effect/Result";
 import { Auth } from "../auth/Auth.ts";
 import { Settings } from "../config/Settings.ts";
 import { Decoder } from "../decode/Decoder.ts";

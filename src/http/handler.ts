@@ -5,7 +5,8 @@
  * on the one `ManagedRuntime` built at start-up, and every failure goes through
  * `toResponse`.
  */
-import { Effect, type ManagedRuntime } from "effect";
+import * as Effect from "effect/Effect";
+import type * as ManagedRuntime from "effect/ManagedRuntime";
 import type { Auth } from "../auth/Auth.ts";
 import type { Decoder } from "../decode/Decoder.ts";
 import type { Encoder } from "../encode/Encoder.ts";

@@ -3,7 +3,8 @@
  * configured, it answers only `Authorization: Bearer <metrics_key>` (compared
  * as digests in constant time); otherwise it is open, like Bifrost's.
  */
-import { Effect, Redacted } from "effect";
+import * as Effect from "effect/Effect";
+import * as Redacted from "effect/Redacted";
 import { digestsEqual, sha256 } from "../auth/keys.ts";
 import { GatewayError } from "../errors/GatewayError.ts";
 import type { Route } from "../core/route.ts";

@@ -14,7 +14,7 @@
  * // GET /v1/models/openai/gpt-5  ->  {"id":"openai/gpt-5","object":"model","created":0,"owned_by":"openai"}
  * ```
  */
-import { Effect } from "effect";
+import * as Effect from "effect/Effect";
 import { Auth, type Caller } from "../auth/Auth.ts";
 import type { GatewayConfig } from "../config/load.ts";
 import { Settings } from "../config/Settings.ts";

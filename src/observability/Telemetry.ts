@@ -10,7 +10,8 @@
  * not throw, whatever the fields hold or the sink does (a closed stdout, a
  * value `JSON.stringify` cannot take).
  */
-import { Context, Layer } from "effect";
+import * as Context from "effect/Context";
+import * as Layer from "effect/Layer";
 import type { LogLevel } from "../config/load.ts";
 import type { RequestTrace } from "../core/trace.ts";
 import { boundedContent } from "./content.ts";

@@ -8,7 +8,7 @@
  * watches), then wait until every detached settlement has completed, so no
  * finished request's usage is lost.
  */
-import { Effect } from "effect";
+import * as Effect from "effect/Effect";
 import { GatewayError } from "../errors/GatewayError.ts";
 
 /** The error frame a stream gets when the gateway ends it at shutdown. */

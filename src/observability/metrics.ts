@@ -11,7 +11,8 @@
  * known model names (anything else is `other`, see `ModelNames`), routes,
  * status codes, attempt outcomes, and virtual key ids (never values).
  */
-import { Context, Metric } from "effect";
+import * as Context from "effect/Context";
+import * as Metric from "effect/Metric";
 import * as PrometheusMetrics from "effect/observability/PrometheusMetrics";
 import type { GatewayConfig } from "../config/load.ts";
 import type { RequestTrace } from "../core/trace.ts";

@@ -14,7 +14,11 @@
  * When off, nothing here runs on a request: the handler gets no
  * `RequestTracing` and the stages' span hooks are the identity.
  */
-import { ConfigProvider, Effect, Exit, Layer, Option } from "effect";
+import * as ConfigProvider from "effect/ConfigProvider";
+import * as Effect from "effect/Effect";
+import * as Exit from "effect/Exit";
+import * as Layer from "effect/Layer";
+import * as Option from "effect/Option";
 import * as FetchHttpClient from "effect/http/FetchHttpClient";
 import * as EffectHeaders from "effect/http/Headers";
 import * as HttpTraceContext from "effect/http/HttpTraceContext";

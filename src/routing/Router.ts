@@ -17,7 +17,12 @@
  * status and headers once an attempt's upstream answered 200, and may still
  * fail over invisibly until its first output; after that it never switches.
  */
-import { Clock, Context, Effect, Layer, Random, Redacted } from "effect";
+import * as Clock from "effect/Clock";
+import * as Context from "effect/Context";
+import * as Effect from "effect/Effect";
+import * as Layer from "effect/Layer";
+import * as Random from "effect/Random";
+import * as Redacted from "effect/Redacted";
 import { Settings } from "../config/Settings.ts";
 import { type GatewayError, noProvider, providerKeyMismatch } from "../errors/GatewayError.ts";
 import { cancelled, type KeyOrigin } from "../errors/reasons.ts";

@@ -4,7 +4,7 @@
  * fail-over needs once no request fiber is there to interrupt. Routing's policy (`Router.ts`)
  * acts on it.
  */
-import type { Redacted } from "effect";
+import type * as Redacted from "effect/Redacted";
 import type { AttemptInfo } from "../core/model.ts";
 import type { RequestTrace } from "../core/trace.ts";
 import type { KeyOrigin } from "../errors/reasons.ts";

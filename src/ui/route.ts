@@ -10,7 +10,7 @@
  * client typed is set as text, never parsed as HTML): no inline script, no
  * script or style from elsewhere, no framing.
  */
-import { Effect } from "effect";
+import * as Effect from "effect/Effect";
 import type { Route } from "../core/route.ts";
 import { notFound } from "../errors/GatewayError.ts";
 import { appCss, appJs, disabledHtml, indexHtml } from "./assets.ts";

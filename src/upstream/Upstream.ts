@@ -8,7 +8,11 @@
  * rotates keys and falls back. The gateway's layer sends through undici
  * (`undici_send.ts` says why); `make(fetch)` sends through a `fetch`.
  */
-import { Context, Data, Effect, Layer, Redacted } from "effect";
+import * as Context from "effect/Context";
+import * as Data from "effect/Data";
+import * as Effect from "effect/Effect";
+import * as Layer from "effect/Layer";
+import * as Redacted from "effect/Redacted";
 import { Agent, type Dispatcher, EnvHttpProxyAgent } from "undici";
 import type { ProviderConfig } from "../config/load.ts";
 import type { AuthStyle } from "../config/presets.ts";

@@ -2,7 +2,8 @@
  * The upstream service with a client span per attempt, when tracing is on
  * (`observability/tracing.ts` says how tracing is set up).
  */
-import { Effect, Layer } from "effect";
+import * as Effect from "effect/Effect";
+import * as Layer from "effect/Layer";
 import { hostOf } from "../observability/tracing.ts";
 import { Upstream } from "./Upstream.ts";
 

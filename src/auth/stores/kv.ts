@@ -24,7 +24,7 @@
  * Layout: `["gateway","usage",id]` usage record, `["gateway","key",id]` API
  * key, `["gateway","digest",sha256]` its id.
  */
-import { Effect } from "effect";
+import * as Effect from "effect/Effect";
 import { type StoredKey, StoreError, type UsageStoreShape } from "../UsageStore.ts";
 import {
   type Admission,

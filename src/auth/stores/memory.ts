@@ -2,7 +2,7 @@
  * The memory store: usage and API keys in this process only, lost on restart.
  * Every operation is synchronous, so each is atomic by construction.
  */
-import { Effect } from "effect";
+import * as Effect from "effect/Effect";
 import type { StoredKey, UsageStoreShape } from "../UsageStore.ts";
 import {
   admitInto,

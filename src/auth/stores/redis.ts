@@ -11,7 +11,7 @@
  * JSON, `{id}:rev` its revision, `digest:<sha256>` its id, `keys` the set of
  * API key ids. The `{id}` hash tag keeps one key's entries in one slot.
  */
-import { Effect } from "effect";
+import * as Effect from "effect/Effect";
 import type { defineScript } from "redis";
 import { type StoredKey, StoreError, type UsageStoreShape } from "../UsageStore.ts";
 import { type Admission, currentUsage, storable, type UsageRecord, type Warn } from "../usage_record.ts";

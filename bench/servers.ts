@@ -4,6 +4,11 @@
  * Every server listens on 127.0.0.1 port 0 and reports its port on stdout; the bench waits
  * for that line (bounded), then keeps draining stdout so a chatty child never blocks on a
  * full pipe. The last lines are kept for error messages.
+ *
+ * A server that is not a Deno script (a peer gateway on Node, `bench/peers.ts`) runs behind
+ * this file as a launcher: the guard starts `deno run --allow-run servers.ts <command> <args...>`,
+ * which spawns the command, prints `{"exec_child_pid":PID}`, passes SIGTERM and SIGINT on to it
+ * and exits with it. The guard's clean-up then reaches the command through the launcher.
  */
 import { processExists } from "./procfs.ts";
 
@@ -14,6 +19,8 @@ export interface Server {
   readonly port: number;
   /** The guard process in front of the server. */
   readonly guardPid: number;
+  /** The launcher between the guard and a server started with `command`. */
+  readonly launcherPid: number | undefined;
   /** `performance.now()` when the server's process was spawned. */
   readonly spawnedAt: number;
   /** Recent stdout/stderr lines, for diagnostics. */
@@ -23,8 +30,10 @@ export interface Server {
 
 export interface StartOptions {
   readonly name: string;
-  /** Arguments to `deno` (after the guard). */
+  /** Arguments to `deno` (after the guard), or to `command` when given. */
   readonly args: ReadonlyArray<string>;
+  /** An executable other than `deno` (`node`, say), started through this file as a launcher. */
+  readonly command?: string;
   /** Reads the listening port from one line of the child's stdout. */
   readonly portFrom: (line: string) => number | undefined;
   readonly env?: Record<string, string>;
@@ -35,6 +44,7 @@ export interface StartOptions {
 }
 
 const guardPath = new URL("./guard.ts", import.meta.url).pathname;
+const launcherPath = new URL(import.meta.url).pathname;
 const running = new Set<Server>();
 
 /** Every server started and not yet stopped. */
@@ -42,8 +52,11 @@ export const runningServers = (): ReadonlyArray<Server> => [...running];
 
 export const startServer = async (options: StartOptions): Promise<Server> => {
   const spawnedAt = performance.now();
+  const serverArgs = options.command === undefined
+    ? options.args
+    : ["run", "--allow-run", launcherPath, options.command, ...options.args];
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-run", guardPath, String(options.deadlineMs), ...options.args],
+    args: ["run", "--allow-run", guardPath, String(options.deadlineMs), ...serverArgs],
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
@@ -74,15 +87,21 @@ export const startServer = async (options: StartOptions): Promise<Server> => {
   };
 
   let pid: number | undefined;
+  /** The launcher between the guard and a `command` server. */
+  let launcherPid: number | undefined;
   let port: number | undefined;
+  // The guard's first line names its child: the server itself, or the launcher, which then names the server.
+  const guardChildLine = /^\{"guard_child_pid":(\d+)\}$/;
+  const execChildLine = /^\{"exec_child_pid":(\d+)\}$/;
   let ready!: () => void;
   const readyPromise = new Promise<void>((resolve) => (ready = resolve));
   const stdoutDone = drain(child.stdout, (line) => {
     remember(line);
-    if (pid === undefined) {
-      const match = /^\{"guard_child_pid":(\d+)\}$/.exec(line);
-      if (match) pid = Number(match[1]);
-    }
+    const guardChild = guardChildLine.exec(line)?.[1];
+    if (guardChild !== undefined && options.command === undefined) pid ??= Number(guardChild);
+    else if (guardChild !== undefined) launcherPid ??= Number(guardChild);
+    const execChild = options.command === undefined ? undefined : execChildLine.exec(line)?.[1];
+    if (execChild !== undefined) pid ??= Number(execChild);
     port ??= options.portFrom(line);
     if (pid !== undefined && port !== undefined) ready();
   });
@@ -99,6 +118,9 @@ export const startServer = async (options: StartOptions): Promise<Server> => {
       return port ?? 0;
     },
     guardPid: child.pid,
+    get launcherPid() {
+      return launcherPid;
+    },
     spawnedAt,
     recent: () => recentLines.join("\n"),
     stop: () =>
@@ -116,9 +138,10 @@ export const startServer = async (options: StartOptions): Promise<Server> => {
         await child.status;
         clearTimeout(killer);
         // The guard waits for its child, but a SIGKILLed guard cannot: check, and finish the job.
-        if (pid !== undefined && processExists(pid)) {
+        for (const left of [launcherPid, pid]) {
+          if (left === undefined || !processExists(left)) continue;
           try {
-            Deno.kill(pid, "SIGKILL");
+            Deno.kill(left, "SIGKILL");
           } catch {
             // gone in the meantime
           }
@@ -166,3 +189,23 @@ export const gatewayPort = (line: string): number | undefined => {
   const match = /gateway listening on http:\/\/[^"\s]+:(\d+)/.exec(line);
   return match ? Number(match[1]) : undefined;
 };
+
+// ===== Launcher =====
+
+// `deno run --allow-run bench/servers.ts <command> <args...>`: what the guard runs for a `command` server.
+if (import.meta.main) {
+  const [command, ...args] = Deno.args;
+  if (!command) throw new Error("usage: servers.ts <command> <args...>");
+  const child = new Deno.Command(command, { args, stdin: "null", stdout: "inherit", stderr: "inherit" }).spawn();
+  console.log(JSON.stringify({ exec_child_pid: child.pid }));
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    Deno.addSignalListener(signal, () => {
+      try {
+        child.kill(signal);
+      } catch {
+        // already gone
+      }
+    });
+  }
+  Deno.exit((await child.status).code);
+}

@@ -6,7 +6,7 @@
 import { buildRequest, HttpConnection } from "./http_client.ts";
 import { hybridBody } from "./hybrid_body.ts";
 import { type Kind, requestFor, type Target, type TargetName } from "./load.ts";
-import { answerText, type Api, apis, callArguments, callName, jsonText, tokens } from "./mock_wires.ts";
+import { answerText, type Api, apis, callArguments, callName, jsonText, responsesJson, tokens } from "./mock_wires.ts";
 import { gatewayPort, jsonPort, type Server, startServer } from "./servers.ts";
 
 export const root = new URL("..", import.meta.url).pathname;
@@ -52,15 +52,18 @@ export interface BenchServers {
   readonly release: () => Promise<void>;
 }
 
+/** The mock's path prefix for `kind`: `json`, `sse-N`, `hold-N`. */
+export const mockMode = (kind: Kind, options: Pick<SetupOptions, "deltas" | "shortDeltas">): string =>
+  kind === "json"
+    ? "json"
+    : kind === "sse"
+    ? `sse-${options.deltas}`
+    : kind === "short"
+    ? `sse-${options.shortDeltas}`
+    : `hold-${options.deltas}`;
+
 export const startBenchServers = async (options: SetupOptions): Promise<BenchServers> => {
-  const mode = (kind: Kind) =>
-    kind === "json"
-      ? "json"
-      : kind === "sse"
-      ? `sse-${options.deltas}`
-      : kind === "short"
-      ? `sse-${options.shortDeltas}`
-      : `hold-${options.deltas}`;
+  const mode = (kind: Kind) => mockMode(kind, options);
   const virtualKey = `sk-bf-bench-${crypto.randomUUID().replaceAll("-", "")}`;
   const profileFlags = options.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${options.profileDir}`] : [];
   // NO_COLOR keeps a failing child's error readable in the bench's message.
@@ -183,8 +186,9 @@ const frameCount = (text: string) => text.split("\n\n").filter((frame) => frame.
 
 /**
  * Sends one request of each measured kind and checks the answer's shape: a `chat.completion`
- * or a stream ending in `[DONE]` from the gateway, the mock's Responses answer from the
- * others. Returns the SSE frames the client got for one `sse` stream.
+ * or a stream ending in `[DONE]` from the gateway, the mock's Responses answer (its own
+ * response id, so a peer that answers on its own is caught) from the others. Returns the SSE
+ * frames the client got for one `sse` stream.
  */
 export const validate = async (target: Target, server: Server): Promise<number> => {
   const connection = await HttpConnection.open(target.port);
@@ -198,19 +202,24 @@ export const validate = async (target: Target, server: Server): Promise<number> 
       const text = new TextDecoder().decode(timing.body);
       if (timing.status !== 200) fail(kind, timing.status, text);
       if (kind === "json") {
-        let object: unknown;
+        let answer: { object?: unknown; id?: unknown } = {};
         try {
-          object = JSON.parse(text).object;
+          answer = JSON.parse(text);
         } catch {
           fail("json (not JSON)", timing.status, text);
         }
         const expected = target.name === "gateway" ? "chat.completion" : "response";
-        if (object !== expected) fail(`json (object "${object}", expected "${expected}")`, timing.status, text);
+        if (answer.object !== expected) {
+          fail(`json (object "${answer.object}", expected "${expected}")`, timing.status, text);
+        }
+        if (target.name !== "gateway" && answer.id !== responsesJson.id) {
+          fail(`json (not the mock's response ${responsesJson.id})`, timing.status, text);
+        }
         continue;
       }
       const complete = target.name === "gateway"
         ? text.trimEnd().endsWith("data: [DONE]")
-        : text.includes("event: response.completed");
+        : text.includes("event: response.completed") && text.includes(responsesJson.id);
       if (!complete) fail(`${kind} (the stream did not finish)`, timing.status, text.slice(-400));
       if (kind === "sse") frames = frameCount(text);
     }

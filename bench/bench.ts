@@ -8,10 +8,19 @@
  * speaks (Responses, Chat Completions, Anthropic Messages, Gemini) with the same answer, for
  * CPU per streamed event and latency per API. Prints the tables and writes BENCHMARKS.md.
  *
+ * `--peers` also measures other gateways in the same run: Portkey's open-source gateway
+ * (`@portkey-ai/gateway` 1.15.2 from npm, installed once into `bench/.peers/`, run on Node) on
+ * its `/v1/responses` pass-through, sent the floor's request bytes, against the same mock. It
+ * joins the latency rounds and the non-streamed and streamed throughput slices, and gets a
+ * `## Peers` section in BENCHMARKS.md (a run without the flag keeps that section as it is). A
+ * peer that cannot be installed, started or checked is reported there with the reason, and the
+ * rest of the run goes on. See `bench/peers.ts`.
+ *
  * Options: `--quick` (a tiny run, seconds; writes no file unless `--out` is given),
  * `--out PATH` (`-` for none), `--deltas N`, `--short-deltas N`, `--rounds N`, `--block N`,
  * `--warmup N`, `--concurrency N`, `--duration S`, `--slices N`, `--streams N`,
- * `--api-concurrency N`, `--api-duration S` (streamed seconds per upstream API).
+ * `--api-concurrency N`, `--api-duration S` (streamed seconds per upstream API), `--peers`
+ * (with `--quick` too, for a smoke test by hand; the first one needs npm's registry).
  * A leading `--` (as in `deno task bench -- --quick`) is ignored.
  * Where the gateway's CPU goes: `bench/profile.ts`.
  */
@@ -30,13 +39,29 @@ import {
   figures,
   loadLine,
   markdown,
+  peerFailures,
+  type PeerResult,
+  PEERS_SECTION,
+  peersTable,
+  putSection,
+  sectionOf,
   table,
   verdictList,
   verdicts,
 } from "./report.ts";
+import {
+  type Installed,
+  installPortkey,
+  type Outcome,
+  portkey,
+  portkeyHow,
+  portkeyNotes,
+  type RunningPeer,
+  setUpPortkey,
+} from "./peers.ts";
 import { replaceSection, SECTION } from "./memory_probe.ts";
 import { runningServers, stopAll } from "./servers.ts";
-import { type BenchServers, root, startBenchServers, validate, validateApi } from "./setup.ts";
+import { type BenchServers, mockMode, root, startBenchServers, validate, validateApi } from "./setup.ts";
 
 // ===== Options =====
 
@@ -59,6 +84,7 @@ const { values: flags } = parseArgs({
     streams: { type: "string" },
     "api-concurrency": { type: "string" },
     "api-duration": { type: "string" },
+    peers: { type: "boolean", default: false },
   },
 });
 
@@ -125,7 +151,9 @@ const outPath = flags.out === "-" ? undefined : flags.out ?? (settings.quick ? u
 /** An upper bound for the whole run; the guards kill every server after it, whatever happens. */
 const deadlineMs = Math.round(
   120_000 + 4 * 1000 * settings.durationS * 3 * 2.5 + 3 * 2 * settings.rounds * settings.block * 40 +
-    apis.length * (1000 * settings.apiDurationS * 2.5 + settings.rounds * apiBlock(settings) * 40),
+    apis.length * (1000 * settings.apiDurationS * 2.5 + settings.rounds * apiBlock(settings) * 40) +
+    // A peer: its start, a third more latency rounds and two more throughput kinds.
+    (flags.peers ? 60_000 + 2 * settings.rounds * settings.block * 40 + 2 * 1000 * settings.durationS * 2.5 : 0),
 );
 
 const log = (message: string) => console.error(`[bench] ${message}`);
@@ -150,7 +178,29 @@ const samplesByApi = () => Object.fromEntries(apis.map((api) => [api, new Sample
 const rotate = <T>(items: ReadonlyArray<T>, by: number): T[] => items.map((_, i) => items[(i + by) % items.length]);
 const samplesByTarget = () => ({ direct: new Samples(), floor: new Samples(), gateway: new Samples() });
 
+/** The peer's samples, in the same phases as the others' (no short streams, no held streams). */
+const peerSamples = () => ({
+  latency: { json: new Samples(), sse: new Samples() },
+  throughput: { json: new Samples(), sse: new Samples() },
+});
+
+/** Installs the peers before any server starts, so that npm never runs beside a measurement. */
+const installPeers = async (): Promise<Outcome<Installed>> => {
+  log(`peers: installing ${portkey.packageName}@${portkey.version} with npm (or reusing bench/.peers/)`);
+  const t = performance.now();
+  const installed = await installPortkey();
+  if (installed.ok) {
+    log(
+      `peers: ${installed.value.reused ? "reused" : "installed"} ${installed.value.versions} in ${
+        Math.round(performance.now() - t)
+      } ms`,
+    );
+  } else log(`peers: ${portkey.name} will not be measured: ${installed.reason}`);
+  return installed;
+};
+
 const run = async (): Promise<BenchResults> => {
+  const peersInstalled = flags.peers ? await installPeers() : undefined;
   const started = performance.now();
   const loadBefore = loadAverage();
   const busyBefore = systemBusyTicks();
@@ -172,6 +222,35 @@ const run = async (): Promise<BenchResults> => {
       framesPerApiStream[api] = await validateApi(api, servers.apiTargets[api], servers.gateway, settings.deltas);
     }
 
+    // The peer: started and checked now, measured in the same phases; whatever fails is its reason, not the run's.
+    const what = `\`${portkey.packageName}\` ${portkey.version}`;
+    let peerFailure: string | undefined = peersInstalled && !peersInstalled.ok ? peersInstalled.reason : undefined;
+    let peer: RunningPeer | undefined;
+    let peerFrames = 0;
+    if (peersInstalled?.ok) {
+      log(`peers: starting ${portkey.name} on Node`);
+      const setUp = await setUpPortkey(peersInstalled.value, {
+        mockPort: servers.mock.port,
+        mode: (kind) => mockMode(kind, settings),
+        bodies: servers.bodies,
+        deadlineMs,
+      });
+      if (setUp.ok) {
+        peer = setUp.value.peer;
+        peerFrames = setUp.value.framesPerStream;
+        const s = peer.server;
+        log(
+          `peers: ${portkey.name} up on port ${s.port} (node pid ${s.pid}, guard pid ${s.guardPid}), answers checked`,
+        );
+      } else {
+        peerFailure = setUp.reason;
+        log(`peers: ${portkey.name} will not be measured: ${setUp.reason}`);
+      }
+    }
+    const fromPeer = peerSamples();
+    /** The targets' order in a round: the peer last, then rotated like the others. */
+    const order: ReadonlyArray<TargetName | "peer"> = peer ? [...names, "peer"] : names;
+
     // Memory first, on fresh processes, so that garbage from the load phases does not blur the per-stream cost.
     log(`peak RSS: ${settings.streams} streams held open through the floor, then the gateway`);
     const holdOptions = { openTimeoutMs: settings.quick ? 10_000 : 30_000, holdMs: 500, sampleEveryMs: 20 };
@@ -181,25 +260,34 @@ const run = async (): Promise<BenchResults> => {
     };
 
     log(`warm-up: ${settings.warmup} requests per target and kind, then a burst at c=${settings.concurrency}`);
+    const burstMs = Math.min(1000, settings.durationS * 100);
     for (const name of names) {
       for (const kind of ["json", "sse", "short"] as const) {
         await sequentialBlock(targets[name], kind, settings.warmup, new Samples(), false);
-        await closedLoop(
-          targets[name],
-          kind,
-          settings.concurrency,
-          Math.min(1000, settings.durationS * 100),
-          new Samples(),
-        );
+        await closedLoop(targets[name], kind, settings.concurrency, burstMs, new Samples());
       }
+    }
+    for (const kind of ["json", "sse"] as const) {
+      await peer?.block("the warm-up", new Samples(), async () => {
+        await sequentialBlock(peer.target, kind, settings.warmup, new Samples(), false);
+        await closedLoop(peer.target, kind, settings.concurrency, burstMs, new Samples());
+      });
     }
 
     log(`latency at c=1: ${settings.rounds} rounds of ${settings.block} requests per target and kind`);
     const latency = { json: samplesByTarget(), sse: samplesByTarget() };
     for (let round = 0; round < settings.rounds; round++) {
       for (const kind of ["json", "sse"] as const) {
-        for (const name of rotate(names, round)) {
-          await sequentialBlock(targets[name], kind, settings.block, latency[kind][name], true);
+        for (const name of rotate(order, round)) {
+          if (name !== "peer") await sequentialBlock(targets[name], kind, settings.block, latency[kind][name], true);
+          else {
+            const into = fromPeer.latency[kind];
+            await peer?.block(
+              "the latency rounds",
+              into,
+              () => sequentialBlock(peer.target, kind, settings.block, into, true),
+            );
+          }
         }
       }
     }
@@ -208,17 +296,45 @@ const run = async (): Promise<BenchResults> => {
     for (const kind of ["json", "sse", "short"] as const) {
       const seconds = kind === "short" ? settings.durationS / 2 : settings.durationS;
       log(`throughput at c=${settings.concurrency}, ${kind}: ${seconds} s per target in ${settings.slices} slices`);
+      const sliceMs = (seconds * 1000) / settings.slices;
       for (let slice = 0; slice < settings.slices; slice++) {
-        for (const name of rotate(names, slice)) {
-          await closedLoop(
-            targets[name],
-            kind,
-            settings.concurrency,
-            (seconds * 1000) / settings.slices,
-            throughput[kind][name],
-          );
+        for (const name of rotate(kind === "short" ? names : order, slice)) {
+          if (name !== "peer") {
+            await closedLoop(targets[name], kind, settings.concurrency, sliceMs, throughput[kind][name]);
+          } else if (kind !== "short") {
+            const into = fromPeer.throughput[kind];
+            await peer?.block(
+              `the ${kind} throughput slices`,
+              into,
+              () => closedLoop(peer.target, kind, settings.concurrency, sliceMs, into),
+            );
+          }
         }
       }
+    }
+
+    // The peer is done: read what it took, and stop it before the per-API phase.
+    let peerTicks = 0;
+    let peers: PeerResult[] | undefined;
+    if (flags.peers) {
+      if (peer && peer.failure === undefined) {
+        peerTicks = peer.ticks();
+        peers = [{
+          kind: "measured",
+          name: portkey.name,
+          what: peersInstalled?.ok ? peersInstalled.value.versions : what,
+          how: peersInstalled?.ok ? portkeyHow(peersInstalled.value) : "",
+          processes: peer.processes(),
+          notes: portkeyNotes,
+          framesPerStream: peerFrames,
+          ...fromPeer,
+        }];
+      } else {
+        if (peer) peerTicks = peer.ticks();
+        peerFailure ??= peer?.failure;
+        peers = [{ kind: "failed", name: portkey.name, what, reason: peerFailure ?? "unknown" }];
+      }
+      await peer?.server.stop();
     }
 
     // Read before the per-API phase, so that the existing figures mean what they meant before it.
@@ -229,7 +345,7 @@ const run = async (): Promise<BenchResults> => {
 
     // How much of the machine other processes took meanwhile: all busy time minus the bench's own processes.
     const ours = [servers.mock, servers.floor, servers.gateway]
-      .reduce((sum, s) => sum + cpuTicks(s.pid) + cpuTicks(s.guardPid), cpuTicks(Deno.pid) - selfBefore);
+      .reduce((sum, s) => sum + cpuTicks(s.pid) + cpuTicks(s.guardPid), cpuTicks(Deno.pid) - selfBefore + peerTicks);
     const elapsedS = (performance.now() - started) / 1000;
     const clockTicks = await clockTicksPerSecond();
     const m = await machine();
@@ -251,6 +367,7 @@ const run = async (): Promise<BenchResults> => {
       hold,
       peakRssKb,
       perApi,
+      ...(peers ? { peers } : {}),
       totalSeconds: (performance.now() - started) / 1000,
     };
   } catch (error) {
@@ -338,6 +455,12 @@ try {
   console.log(apiTable(results, perApi));
   console.log();
   console.log(verdictList(apiVerdicts(perApi)));
+  if (results.peers) {
+    console.log();
+    if (results.peers.some((p) => p.kind === "measured")) console.log(peersTable(results, f));
+    const failures = peerFailures(results);
+    if (failures) console.log(failures);
+  }
   console.log();
   console.log(loadLine(results));
   const errors = f.errors + apis.reduce((n, api) => n + perApi[api].errors, 0);
@@ -347,7 +470,10 @@ try {
     // The memory probes' section (`deno task probe:memory`) is not this run's to drop.
     const previous = await Deno.readTextFile(outPath).catch(() => "");
     const probes = previous.search(new RegExp(`^${RegExp.escape(SECTION)}$`, "m"));
-    const report = markdown(results, f, notes);
+    let report = markdown(results, f, notes);
+    // Nor is the peers' section, in a run without --peers: it keeps the date and command of the run that wrote it.
+    const peersBefore = results.peers ? undefined : sectionOf(previous, PEERS_SECTION);
+    if (peersBefore !== undefined) report = putSection(report, PEERS_SECTION, peersBefore);
     await Deno.writeTextFile(outPath, probes < 0 ? report : replaceSection(report, sectionAt(previous, probes)));
     log(`wrote ${outPath}`);
   }

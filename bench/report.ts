@@ -59,8 +59,38 @@ export interface BenchResults {
     /** Streamed at `apiConcurrency`. */
     readonly sse: Readonly<Record<Api, Samples>>;
   };
+  /** Other gateways measured in the same phases (`--peers`); absent without the flag. */
+  readonly peers?: ReadonlyArray<PeerResult>;
   readonly totalSeconds: number;
 }
+
+/** A peer gateway measured beside the floor and the gateway, in the same latency and throughput phases. */
+export interface PeerMeasured {
+  readonly kind: "measured";
+  readonly name: string;
+  /** What ran, as a Markdown phrase: package and versions. */
+  readonly what: string;
+  /** How it was driven, as Markdown sentences: route, headers, install. */
+  readonly how: string;
+  /** Whose CPU is counted: "one node process (11 threads), no child processes". */
+  readonly processes: string;
+  /** What is worth knowing about it, as Markdown sentences (may be empty). */
+  readonly notes: string;
+  /** SSE frames the client received per stream, from the validation request. */
+  readonly framesPerStream: number;
+  readonly latency: { readonly json: Samples; readonly sse: Samples };
+  readonly throughput: { readonly json: Samples; readonly sse: Samples };
+}
+
+/** A peer that could not be installed, started, validated or measured: only the reason is reported. */
+export interface PeerFailed {
+  readonly kind: "failed";
+  readonly name: string;
+  readonly what: string;
+  readonly reason: string;
+}
+
+export type PeerResult = PeerMeasured | PeerFailed;
 
 // ===== Figures =====
 
@@ -304,12 +334,178 @@ ${verdictList(apiVerdicts(f))}${errors.length > 0 ? `\n\nErrors seen: ${errors.j
 `;
 };
 
+// ===== Peers (issue 17) =====
+
+export const PEERS_SECTION = "## Peers";
+
+export interface PeerFigures {
+  readonly latency: Record<"json" | "sse", { p50: number; p99: number; ttfc50: number; ttfc99: number }>;
+  readonly throughput: Record<"json" | "sse", number>;
+  readonly cpuPerRequest: Record<"json" | "sse", number>;
+  readonly errors: number;
+  readonly lastError: string;
+}
+
+export const peerFigures = (r: BenchResults, peer: PeerMeasured): PeerFigures => {
+  const lat = (s: Samples) => ({
+    p50: percentile(s.totalMs, 50),
+    p99: percentile(s.totalMs, 99),
+    ttfc50: percentile(s.firstChunkMs, 50),
+    ttfc99: percentile(s.firstChunkMs, 99),
+  });
+  const groups = [peer.latency.json, peer.latency.sse, peer.throughput.json, peer.throughput.sse];
+  return {
+    latency: { json: lat(peer.latency.json), sse: lat(peer.latency.sse) },
+    throughput: { json: rate(peer.throughput.json), sse: rate(peer.throughput.sse) },
+    cpuPerRequest: {
+      json: cpuMicros(peer.throughput.json, r.clockTicks, 1),
+      sse: cpuMicros(peer.throughput.sse, r.clockTicks, 1),
+    },
+    errors: groups.reduce((n, s) => n + s.errors, 0),
+    lastError: groups.map((s) => s.lastError).filter((e) => e !== "").at(-1) ?? "",
+  };
+};
+
+const measuredPeers = (r: BenchResults): PeerMeasured[] =>
+  (r.peers ?? []).filter((p): p is PeerMeasured => p.kind === "measured");
+
+/** The peers table (Markdown): the floor's, the gateway's and each measured peer's figures from the same phases. */
+export const peersTable = (r: BenchResults, f: Figures): string => {
+  const peers = measuredPeers(r);
+  const pf = peers.map((peer) => peerFigures(r, peer));
+  const c = r.settings.concurrency;
+  const rows: string[][] = [];
+  const row = (label: string, direct: string, floor: number, gateway: number, values: number[], fmt: Fmt) =>
+    rows.push([
+      label,
+      direct,
+      fmt(floor),
+      fmt(gateway),
+      ...values.map(fmt),
+      ...values.map((v) => fmtRatio(v / floor)),
+      ...values.map((v) => fmtRatio(gateway / v)),
+    ]);
+  const added = (label: string, kind: "json" | "sse", key: "p50" | "p99" | "ttfc50" | "ttfc99") => {
+    const direct = f.latency[kind].direct[key];
+    row(
+      label,
+      `(${fmtMs(direct)})`,
+      f.latency[kind].floor[key] - direct,
+      f.latency[kind].gateway[key] - direct,
+      pf.map((p) => p.latency[kind][key] - direct),
+      fmtMs,
+    );
+  };
+  added("added latency p50, non-streamed, c=1 (ms)", "json", "p50");
+  added("added latency p99, non-streamed, c=1 (ms)", "json", "p99");
+  added("added latency p50, streamed (whole stream), c=1 (ms)", "sse", "p50");
+  added("added latency p99, streamed (whole stream), c=1 (ms)", "sse", "p99");
+  added("added time to first chunk p50, streamed, c=1 (ms)", "sse", "ttfc50");
+  added("added time to first chunk p99, streamed, c=1 (ms)", "sse", "ttfc99");
+  for (const kind of ["json", "sse"] as const) {
+    row(
+      kind === "json" ? `throughput, non-streamed, c=${c} (req/s)` : `throughput, streamed, c=${c} (streams/s)`,
+      fmtInt(f.throughput[kind].direct),
+      f.throughput[kind].floor,
+      f.throughput[kind].gateway,
+      pf.map((p) => p.throughput[kind]),
+      fmtInt,
+    );
+  }
+  for (const kind of ["json", "sse"] as const) {
+    row(
+      kind === "json"
+        ? "server CPU per non-streamed request (µs)"
+        : `server CPU per stream of ${r.eventsPerStream} events (µs)`,
+      fmtMicros(f.cpuPerRequest[kind].direct),
+      f.cpuPerRequest[kind].floor,
+      f.cpuPerRequest[kind].gateway,
+      pf.map((p) => p.cpuPerRequest[kind]),
+      fmtMicros,
+    );
+  }
+  const names = peers.map((p) => p.name);
+  return markdownTable([
+    "",
+    "direct",
+    "floor",
+    "gateway",
+    ...names,
+    ...names.map((n) => `${n}/floor`),
+    ...names.map((n) => `gateway/${n}`),
+  ], rows);
+};
+
+/** One line per peer that was not measured: its reason, never a number. */
+export const peerFailures = (r: BenchResults): string =>
+  (r.peers ?? []).filter((p): p is PeerFailed => p.kind === "failed")
+    .map((p) => `- **${p.name}** (${p.what}) was not measured: ${p.reason.replace(/\.$/, "")}.`)
+    .join("\n");
+
+/** The `## Peers` section of BENCHMARKS.md, for a run with `--peers`. */
+export const peersSection = (r: BenchResults, f: Figures): string => {
+  const s = r.settings;
+  const peers = measuredPeers(r);
+  const failures = peerFailures(r);
+  const about = peers.map((p) =>
+    `- **${p.name}** (${p.what}). ${p.how} Its server CPU is ${p.processes}. SSE frames per stream: ${p.framesPerStream} ` +
+    `(the upstream sends ${r.eventsPerStream} events).${p.notes ? ` ${p.notes}` : ""}`
+  );
+  const errors = peers.flatMap((p) => {
+    const pf = peerFigures(r, p);
+    return pf.errors > 0 ? [`${p.name}: ${pf.errors} (${pf.lastError})`] : [];
+  });
+  const body = peers.length === 0
+    ? ""
+    : `Other gateways, measured in the same run as the figures above (\`${r.command}\`, ${r.date},
+gateway at ${r.commit}) and in the same phases: each peer is warmed up like the others, then takes its turn in the
+latency rounds at concurrency 1 (${s.rounds} rounds of ${s.block} requests per target and kind, the order rotating
+across all the targets) and in the throughput slices at concurrency ${s.concurrency} (${s.durationS} s per target and
+kind, non-streamed and streamed; no short streams, no held streams), against the same mock upstream and its same
+answers. "Added" is again the target's percentile minus the direct call's. Server CPU is over the throughput phases.
+
+${about.join("\n")}
+- The gateway is on its Cursor route, as in the figures above: it reads a Cursor body, sends a Responses request and
+  answers in Chat Completions shape, which is more work than passing a Responses request through.
+
+${peersTable(r, f)}
+${errors.length > 0 ? `\nErrors seen: ${errors.join("; ")}.\n` : ""}`;
+  return `${PEERS_SECTION}
+
+${body}${failures ? `${body ? "\n" : ""}${failures}\n` : ""}`;
+};
+
+/** The section of `document` under `heading` (to the next `## ` heading), or undefined. */
+export const sectionOf = (document: string, heading: string): string | undefined => {
+  const start = document.search(new RegExp(`^${RegExp.escape(heading)}$`, "m"));
+  if (start < 0) return undefined;
+  const next = document.slice(start + heading.length).search(/^## /m);
+  return next < 0 ? document.slice(start) : document.slice(start, start + heading.length + next);
+};
+
+/**
+ * `document` with `section` in place of its section under `heading`; without one, inserted
+ * before the `before` heading, or appended.
+ */
+export const putSection = (document: string, heading: string, section: string, before = "## Method"): string => {
+  const body = section.endsWith("\n\n") ? section : `${section.trimEnd()}\n\n`;
+  const current = sectionOf(document, heading);
+  if (current !== undefined) {
+    const start = document.indexOf(current);
+    const rest = document.slice(start + current.length);
+    return rest === "" ? document.slice(0, start) + body.trimEnd() + "\n" : document.slice(0, start) + body + rest;
+  }
+  const at = document.search(new RegExp(`^${RegExp.escape(before)}$`, "m"));
+  return at < 0 ? `${document.trimEnd()}\n\n${body.trimEnd()}\n` : document.slice(0, at) + body + document.slice(at);
+};
+
 // ===== Formatting =====
 
 const fmtMs = (ms: number) => Number.isFinite(ms) ? ms.toFixed(3) : "n/a";
 const fmtInt = (n: number) => Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "n/a";
 const fmtMicros = (us: number) => Number.isFinite(us) ? (us >= 100 ? us.toFixed(0) : us.toFixed(1)) : "n/a";
 const fmtRatio = (x: number) => Number.isFinite(x) ? `${x.toFixed(2)}x` : "n/a";
+type Fmt = (n: number) => string;
 
 /** The figures table (Markdown), as printed and as written to BENCHMARKS.md. */
 export const table = (r: BenchResults, f: Figures): string => {
@@ -496,7 +692,7 @@ ${verdictList(verdicts(r, f))}${
   }
 
 ${apiSection(r)}
-## Method
+${r.peers ? `${peersSection(r, f)}\n` : ""}## Method
 
 - **Three processes serve, a fourth loads.** \`bench/mock_upstream.ts\` mocks the four upstream APIs; the
   phases above use its Responses API:

@@ -5,7 +5,8 @@
  * time, counting only the measured window.
  *
  * Usage: `deno run -A bench/profile.ts [--kinds json,sse] [--duration S] [--concurrency N]
- * [--deltas N] [--top N] [--out FILE]`
+ * [--deltas N] [--top N] [--out FILE] [--keep DIR]`
+ * (`--keep` saves each target's `.cpuprofile` in DIR, to open in Chrome's DevTools).
  */
 import { parseArgs } from "node:util";
 import { type CpuProfile, summarize, type Summary } from "./cpuprofile.ts";
@@ -25,6 +26,7 @@ const { values: flags } = parseArgs({
     deltas: { type: "string", default: "100" },
     top: { type: "string", default: "20" },
     out: { type: "string" },
+    keep: { type: "string" },
   },
 });
 const durationMs = Number(flags.duration) * 1000;
@@ -151,7 +153,9 @@ const main = async () => {
       await sleep(1000);
       await stopAll();
       for (const [name, m] of [["floor", floor], ["gateway", gateway]] as const) {
-        const summary = summarize(await profileOf(profileDir, m.server.pid), root, m.window);
+        const profile = await profileOf(profileDir, m.server.pid);
+        if (flags.keep) await Deno.writeTextFile(`${flags.keep}/${name}-${kind}.cpuprofile`, JSON.stringify(profile));
+        const summary = summarize(profile, root, m.window);
         out.push(section(name, kind, m, summary, clockTicks), "");
       }
     } finally {

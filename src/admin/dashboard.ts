@@ -117,73 +117,70 @@ export const dashboardRoutes = (
 
   const requests: Route<never> = {
     methods: {
-      GET: (request) =>
-        Effect.gen(function* () {
-          yield* guard(request);
-          const limit = yield* limitOf(new URL(request.url), recent.capacity);
-          return Response.json(
-            { object: "list", data: recent.list(limit), capacity: recent.capacity, log_content: data.logContent },
-            { headers: noStore },
-          );
-        }),
+      GET: Effect.fnUntraced(function* (request: Request) {
+        yield* guard(request);
+        const limit = yield* limitOf(new URL(request.url), recent.capacity);
+        return Response.json(
+          { object: "list", data: recent.list(limit), capacity: recent.capacity, log_content: data.logContent },
+          { headers: noStore },
+        );
+      }),
     },
   };
 
   const usage: Route<KeyRegistry | UsageStore> = {
     methods: {
-      GET: (request) =>
-        Effect.gen(function* () {
-          yield* guard(request);
-          const registry = yield* KeyRegistry;
-          const store = yield* UsageStore;
-          // effect's Clock, as `Auth` reads it, so usage is read in the same windows.
-          const now = yield* Clock.currentTimeMillis;
-          const entries = yield* registry.list();
-          const data = yield* Effect.forEach(
-            entries,
-            (entry) =>
-              store.usage(entry.id, windowsAt(now)).pipe(
-                Effect.mapError(() => storeUnavailable()),
-                Effect.map((usage) => keyUsage(entry, usage, now)),
-              ),
-            { concurrency: 8 },
-          );
-          return Response.json({ object: "list", time: new Date(now).toISOString(), data }, { headers: noStore });
-        }),
+      GET: Effect.fnUntraced(function* (request: Request) {
+        yield* guard(request);
+        const registry = yield* KeyRegistry;
+        const store = yield* UsageStore;
+        // effect's Clock, as `Auth` reads it, so usage is read in the same windows.
+        const now = yield* Clock.currentTimeMillis;
+        const entries = yield* registry.list();
+        const data = yield* Effect.forEach(
+          entries,
+          (entry) =>
+            store.usage(entry.id, windowsAt(now)).pipe(
+              Effect.mapError(() => storeUnavailable()),
+              Effect.map((usage) => keyUsage(entry, usage, now)),
+            ),
+          { concurrency: 8 },
+        );
+        return Response.json({ object: "list", time: new Date(now).toISOString(), data }, { headers: noStore });
+      }),
     },
   };
 
   const statsRoute: Route<Settings | Router> = {
     methods: {
-      GET: (request) =>
-        Effect.gen(function* () {
-          yield* guard(request);
-          const window = yield* windowOf(new URL(request.url));
-          const settings = yield* Settings;
-          const router = yield* Router;
-          const now = yield* Clock.currentTimeMillis;
-          const view = stats.view(window.minutes, Object.keys(settings.providers));
-          const cooling = router.coolingKeys?.(now) ?? [];
-          const start = (Math.floor(now / BUCKET_MS) - window.minutes + 1) * BUCKET_MS;
-          return Response.json({
-            object: "stats",
-            window: window.label,
-            bucket_seconds: BUCKET_MS / 1000,
-            start: new Date(start).toISOString(),
-            time: new Date(now).toISOString(),
-            open_streams: data.openStreams(),
-            buckets: view.buckets,
-            totals: view.totals,
-            providers: view.providers.map((provider) => ({
-              ...provider,
-              cooling_keys: cooling.filter((key) => key.provider === provider.provider).map((key) => ({
-                key_id: key.keyId,
-                until: new Date(key.until).toISOString(),
-              })),
+      GET: Effect.fnUntraced(function* (request: Request) {
+        yield* guard(request);
+        const window = yield* windowOf(new URL(request.url));
+        const settings = yield* Settings;
+        const router = yield* Router;
+        const now = yield* Clock.currentTimeMillis;
+        const view = stats.view(window.minutes, Object.keys(settings.providers));
+        const cooling = router.coolingKeys?.(now) ?? [];
+        const start = (Math.floor(now / BUCKET_MS) - window.minutes + 1) * BUCKET_MS;
+        return Response.json({
+          object: "stats",
+          window: window.label,
+          bucket_seconds: BUCKET_MS / 1000,
+          start: new Date(start).toISOString(),
+          time: new Date(now).toISOString(),
+          open_streams: data.openStreams(),
+          buckets: view.buckets,
+          totals: view.totals,
+          providers: view.providers.map((provider) => ({
+            ...provider,
+            cooling_keys: cooling.filter((key) => key.provider === provider.provider).map((key) => ({
+              key_id: key.keyId,
+              until: new Date(key.until).toISOString(),
             })),
-            keys: view.keys,
-          }, { headers: noStore });
-        }),
+          })),
+          keys: view.keys,
+        }, { headers: noStore });
+      }),
     },
   };
 

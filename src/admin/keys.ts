@@ -138,78 +138,72 @@ export const adminRoutes = (
 ): ReadonlyArray<readonly [string, Route<KeyRegistry | UsageStore>]> => {
   const authorize = adminGuard(options.adminKey);
 
-  const withUsage = (entry: KeyEntry) =>
-    Effect.gen(function* () {
-      const store = yield* UsageStore;
-      // effect's Clock, as `Auth` reads it, so usage is read in the same windows.
-      const now = yield* Clock.currentTimeMillis;
-      const usage = yield* store.usage(entry.id, windowsAt(now)).pipe(Effect.mapError(() => storeUnavailable()));
-      return keyView(entry, usage, now);
-    });
+  const withUsage = Effect.fnUntraced(function* (entry: KeyEntry) {
+    const store = yield* UsageStore;
+    // effect's Clock, as `Auth` reads it, so usage is read in the same windows.
+    const now = yield* Clock.currentTimeMillis;
+    const usage = yield* store.usage(entry.id, windowsAt(now)).pipe(Effect.mapError(() => storeUnavailable()));
+    return keyView(entry, usage, now);
+  });
 
-  const list = Effect.gen(function* () {
+  const list = Effect.fnUntraced(function* () {
     const registry = yield* KeyRegistry;
     const entries = yield* registry.list();
     const data = yield* Effect.forEach(entries, withUsage, { concurrency: 8 });
     return Response.json({ object: "list", data });
   });
 
-  const create = (request: Request) =>
-    Effect.gen(function* () {
-      const registry = yield* KeyRegistry;
-      const body = yield* decodeBody(CreateBody, yield* readJsonBody(request, MAX_BODY_BYTES));
-      yield* refusePastExpiry(body.expires_at);
-      const { entry, value } = yield* registry.create(body);
-      const view = yield* withUsage(entry);
-      return Response.json({ ...view, value }, { status: 201, headers: { "cache-control": "no-store" } });
-    });
+  const create = Effect.fnUntraced(function* (request: Request) {
+    const registry = yield* KeyRegistry;
+    const body = yield* decodeBody(CreateBody, yield* readJsonBody(request, MAX_BODY_BYTES));
+    yield* refusePastExpiry(body.expires_at);
+    const { entry, value } = yield* registry.create(body);
+    const view = yield* withUsage(entry);
+    return Response.json({ ...view, value }, { status: 201, headers: { "cache-control": "no-store" } });
+  });
 
-  const findOne = (id: string) =>
-    Effect.gen(function* () {
-      const registry = yield* KeyRegistry;
-      const entry = (yield* registry.list()).find((key) => key.id === id);
-      if (!entry) return yield* Effect.fail(notFound(`No virtual key with id '${id}'.`));
-      return Response.json(yield* withUsage(entry));
-    });
+  const findOne = Effect.fnUntraced(function* (id: string) {
+    const registry = yield* KeyRegistry;
+    const entry = (yield* registry.list()).find((key) => key.id === id);
+    if (!entry) return yield* Effect.fail(notFound(`No virtual key with id '${id}'.`));
+    return Response.json(yield* withUsage(entry));
+  });
 
-  const update = (id: string, request: Request) =>
-    Effect.gen(function* () {
-      const registry = yield* KeyRegistry;
-      const patch = yield* decodeBody(PatchBody, yield* readJsonBody(request, MAX_BODY_BYTES));
-      yield* refusePastExpiry(patch.expires_at);
-      const entry = yield* registry.update(id, patch);
-      return Response.json(yield* withUsage(entry));
-    });
+  const update = Effect.fnUntraced(function* (id: string, request: Request) {
+    const registry = yield* KeyRegistry;
+    const patch = yield* decodeBody(PatchBody, yield* readJsonBody(request, MAX_BODY_BYTES));
+    yield* refusePastExpiry(patch.expires_at);
+    const entry = yield* registry.update(id, patch);
+    return Response.json(yield* withUsage(entry));
+  });
 
-  const remove = (id: string) =>
-    Effect.gen(function* () {
-      const registry = yield* KeyRegistry;
-      yield* registry.remove(id);
-      return new Response(null, { status: 204 });
-    });
+  const remove = Effect.fnUntraced(function* (id: string) {
+    const registry = yield* KeyRegistry;
+    yield* registry.remove(id);
+    return new Response(null, { status: 204 });
+  });
 
-  const handle = (request: Request) =>
-    Effect.gen(function* () {
-      yield* authorize(request);
-      const path = new URL(request.url).pathname.replace(/\/+$/, "");
-      const method = request.method === "HEAD" ? "GET" : request.method;
-      if (path === COLLECTION) {
-        if (method === "GET") return yield* list;
-        if (method === "POST") return yield* create(request);
-        return yield* Effect.fail(methodNotAllowed(request.method, path, ["GET", "POST"]));
-      }
-      let id: string;
-      try {
-        id = decodeURIComponent(path.slice(COLLECTION.length + 1));
-      } catch {
-        return yield* Effect.fail(notFound(`No virtual key at ${path}.`));
-      }
-      if (id.includes("/")) return yield* Effect.fail(notFound(`No route for ${request.method} ${path}.`));
-      if (method === "GET") return yield* findOne(id);
-      if (method === "PATCH") return yield* update(id, request);
-      if (method === "DELETE") return yield* remove(id);
-      return yield* Effect.fail(methodNotAllowed(request.method, path, ["GET", "PATCH", "DELETE"]));
-    });
+  const handle = Effect.fnUntraced(function* (request: Request) {
+    yield* authorize(request);
+    const path = new URL(request.url).pathname.replace(/\/+$/, "");
+    const method = request.method === "HEAD" ? "GET" : request.method;
+    if (path === COLLECTION) {
+      if (method === "GET") return yield* list();
+      if (method === "POST") return yield* create(request);
+      return yield* Effect.fail(methodNotAllowed(request.method, path, ["GET", "POST"]));
+    }
+    let id: string;
+    try {
+      id = decodeURIComponent(path.slice(COLLECTION.length + 1));
+    } catch {
+      return yield* Effect.fail(notFound(`No virtual key at ${path}.`));
+    }
+    if (id.includes("/")) return yield* Effect.fail(notFound(`No route for ${request.method} ${path}.`));
+    if (method === "GET") return yield* findOne(id);
+    if (method === "PATCH") return yield* update(id, request);
+    if (method === "DELETE") return yield* remove(id);
+    return yield* Effect.fail(methodNotAllowed(request.method, path, ["GET", "PATCH", "DELETE"]));
+  });
 
   return [[COLLECTION, { prefix: true, methods: { GET: handle, POST: handle, PATCH: handle, DELETE: handle } }]];
 };

@@ -226,44 +226,49 @@ export const make = Effect.gen(function* () {
     };
   };
 
-  const admitKey = (
+  // Made once (not an `Effect.gen` per call): see `http/chat_completions.ts` on generators per request.
+  const admitKey: (
     entry: KeyEntry,
     candidates: ReadonlyArray<ModelRef>,
     providerKey: Grant["providerKey"],
     attempt: number,
-  ): Effect.Effect<Grant, GatewayError> =>
-    Effect.gen(function* () {
-      const now = clock();
-      const refused = unusable(entry, now) ?? deniedModel(entry, candidates);
-      if (refused) entry = yield* confirmed(entry, (key) => unusable(key, now) ?? deniedModel(key, candidates));
-      // A config key without limits or budget has nothing to check: admission skips the store
-      // (a local Deno KV write costs ~0.3 ms) and the request is counted when it settles.
-      if (entry.source === "config" && !entry.rateLimit && !entry.budget) {
-        return grantFor(entry, {}, providerKey, false);
-      }
-      const request: AdmitRequest = {
-        keyId: entry.id,
-        ...(entry.revision !== undefined ? { revision: entry.revision } : {}),
-        windows: windowsAt(now),
-        ...(entry.rateLimit?.requestsPerMinute !== undefined
-          ? { requestsPerMinute: entry.rateLimit.requestsPerMinute }
-          : {}),
-        ...(entry.rateLimit?.tokensPerMinute !== undefined ? { tokensPerMinute: entry.rateLimit.tokensPerMinute } : {}),
-        ...(entry.budget ? { budget: { period: entry.budget.period, maxNanos: usdToNanos(entry.budget.maxUsd) } } : {}),
-      };
-      const admission = yield* store.admit(request).pipe(Effect.mapError(() => storeUnavailable()));
-      if (admission.outcome === "stale") {
-        // Changed or deleted through another instance since this one cached it.
-        const fresh = yield* registry.reload(entry.id);
-        if (!fresh) return yield* Effect.fail(unauthorized("Invalid virtual key."));
-        if (attempt >= 3) return yield* Effect.fail(storeUnavailable());
-        return yield* admitKey(fresh, candidates, providerKey, attempt + 1);
-      }
-      if (admission.outcome !== "admitted") {
-        return yield* Effect.fail(refusal(entry, admission.outcome, admission.usage, now));
-      }
-      return grantFor(entry, rateLimitHeaders(entry, admission.usage, now), providerKey, true);
-    });
+  ) => Effect.Effect<Grant, GatewayError> = Effect.fnUntraced(function* (
+    entry: KeyEntry,
+    candidates: ReadonlyArray<ModelRef>,
+    providerKey: Grant["providerKey"],
+    attempt: number,
+  ) {
+    const now = clock();
+    const refused = unusable(entry, now) ?? deniedModel(entry, candidates);
+    if (refused) entry = yield* confirmed(entry, (key) => unusable(key, now) ?? deniedModel(key, candidates));
+    // A config key without limits or budget has nothing to check: admission skips the store
+    // (a local Deno KV write costs ~0.3 ms) and the request is counted when it settles.
+    if (entry.source === "config" && !entry.rateLimit && !entry.budget) {
+      return grantFor(entry, {}, providerKey, false);
+    }
+    const request: AdmitRequest = {
+      keyId: entry.id,
+      ...(entry.revision !== undefined ? { revision: entry.revision } : {}),
+      windows: windowsAt(now),
+      ...(entry.rateLimit?.requestsPerMinute !== undefined
+        ? { requestsPerMinute: entry.rateLimit.requestsPerMinute }
+        : {}),
+      ...(entry.rateLimit?.tokensPerMinute !== undefined ? { tokensPerMinute: entry.rateLimit.tokensPerMinute } : {}),
+      ...(entry.budget ? { budget: { period: entry.budget.period, maxNanos: usdToNanos(entry.budget.maxUsd) } } : {}),
+    };
+    const admission = yield* store.admit(request).pipe(Effect.mapError(() => storeUnavailable()));
+    if (admission.outcome === "stale") {
+      // Changed or deleted through another instance since this one cached it.
+      const fresh = yield* registry.reload(entry.id);
+      if (!fresh) return yield* Effect.fail(unauthorized("Invalid virtual key."));
+      if (attempt >= 3) return yield* Effect.fail(storeUnavailable());
+      return yield* admitKey(fresh, candidates, providerKey, attempt + 1);
+    }
+    if (admission.outcome !== "admitted") {
+      return yield* Effect.fail(refusal(entry, admission.outcome, admission.usage, now));
+    }
+    return grantFor(entry, rateLimitHeaders(entry, admission.usage, now), providerKey, true);
+  });
 
   const admit = (caller: Caller, candidates: ReadonlyArray<ModelRef>): Effect.Effect<Grant, GatewayError> => {
     const primary = candidates[0];

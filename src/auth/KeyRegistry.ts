@@ -159,55 +159,52 @@ export const make = Effect.gen(function* () {
         ...fromConfig.values(),
         ...keys.filter((key) => !fromConfig.has(key.id)).map(fromStored).sort((a, b) => a.id.localeCompare(b.id)),
       ])),
-    create: (input) =>
-      Effect.gen(function* () {
-        const id = input.id ?? `key-${crypto.randomUUID().slice(0, 8)}`;
-        if (fromConfig.has(id)) return yield* Effect.fail(conflict(`A virtual key with id '${id}' already exists.`));
-        const value = newKeyValue();
-        const key: StoredKey = {
-          id,
-          digest: sha256Hex(value),
-          models: input.models,
-          active: true,
-          ...(input.expires_at !== undefined ? { expires_at: input.expires_at } : {}),
-          ...(input.rate_limit !== undefined ? { rate_limit: input.rate_limit } : {}),
-          ...(input.budget !== undefined ? { budget: input.budget } : {}),
-          created_at: new Date().toISOString(),
-          revision: newRevision(),
-        };
-        const created = yield* io(store.createKey(key));
-        if (!created) return yield* Effect.fail(conflict(`A virtual key with id '${id}' already exists.`));
-        return { entry: remember(key) ?? fromStored(key), value };
-      }),
-    update: (id, patch) =>
-      Effect.gen(function* () {
-        if (fromConfig.has(id)) return yield* Effect.fail(readOnly(id));
-        const old = yield* io(store.getKey(id));
-        if (!old) return yield* Effect.fail(unknown(id));
-        const { expires_at: _e, rate_limit: _r, budget: _b, ...kept } = old;
-        const expiresAt = patch.expires_at === undefined ? old.expires_at : patch.expires_at ?? undefined;
-        const rateLimit = patch.rate_limit === undefined ? old.rate_limit : patch.rate_limit ?? undefined;
-        const budget = patch.budget === undefined ? old.budget : patch.budget ?? undefined;
-        const key: StoredKey = {
-          ...kept,
-          ...(patch.active !== undefined ? { active: patch.active } : {}),
-          ...(patch.models !== undefined ? { models: patch.models } : {}),
-          ...(expiresAt !== undefined ? { expires_at: expiresAt } : {}),
-          ...(rateLimit !== undefined ? { rate_limit: rateLimit } : {}),
-          ...(budget !== undefined ? { budget } : {}),
-          revision: newRevision(),
-        };
-        const replaced = yield* io(store.replaceKey(key));
-        if (!replaced) return yield* Effect.fail(unknown(id));
-        return remember(key) ?? fromStored(key);
-      }),
-    remove: (id) =>
-      Effect.gen(function* () {
-        if (fromConfig.has(id)) return yield* Effect.fail(readOnly(id));
-        const removed = yield* io(store.deleteKey(id));
-        forget(id);
-        if (!removed) return yield* Effect.fail(unknown(id));
-      }),
+    create: Effect.fnUntraced(function* (input) {
+      const id = input.id ?? `key-${crypto.randomUUID().slice(0, 8)}`;
+      if (fromConfig.has(id)) return yield* Effect.fail(conflict(`A virtual key with id '${id}' already exists.`));
+      const value = newKeyValue();
+      const key: StoredKey = {
+        id,
+        digest: sha256Hex(value),
+        models: input.models,
+        active: true,
+        ...(input.expires_at !== undefined ? { expires_at: input.expires_at } : {}),
+        ...(input.rate_limit !== undefined ? { rate_limit: input.rate_limit } : {}),
+        ...(input.budget !== undefined ? { budget: input.budget } : {}),
+        created_at: new Date().toISOString(),
+        revision: newRevision(),
+      };
+      const created = yield* io(store.createKey(key));
+      if (!created) return yield* Effect.fail(conflict(`A virtual key with id '${id}' already exists.`));
+      return { entry: remember(key) ?? fromStored(key), value };
+    }),
+    update: Effect.fnUntraced(function* (id, patch) {
+      if (fromConfig.has(id)) return yield* Effect.fail(readOnly(id));
+      const old = yield* io(store.getKey(id));
+      if (!old) return yield* Effect.fail(unknown(id));
+      const { expires_at: _e, rate_limit: _r, budget: _b, ...kept } = old;
+      const expiresAt = patch.expires_at === undefined ? old.expires_at : patch.expires_at ?? undefined;
+      const rateLimit = patch.rate_limit === undefined ? old.rate_limit : patch.rate_limit ?? undefined;
+      const budget = patch.budget === undefined ? old.budget : patch.budget ?? undefined;
+      const key: StoredKey = {
+        ...kept,
+        ...(patch.active !== undefined ? { active: patch.active } : {}),
+        ...(patch.models !== undefined ? { models: patch.models } : {}),
+        ...(expiresAt !== undefined ? { expires_at: expiresAt } : {}),
+        ...(rateLimit !== undefined ? { rate_limit: rateLimit } : {}),
+        ...(budget !== undefined ? { budget } : {}),
+        revision: newRevision(),
+      };
+      const replaced = yield* io(store.replaceKey(key));
+      if (!replaced) return yield* Effect.fail(unknown(id));
+      return remember(key) ?? fromStored(key);
+    }),
+    remove: Effect.fnUntraced(function* (id) {
+      if (fromConfig.has(id)) return yield* Effect.fail(readOnly(id));
+      const removed = yield* io(store.deleteKey(id));
+      forget(id);
+      if (!removed) return yield* Effect.fail(unknown(id));
+    }),
   };
   return shape;
 });

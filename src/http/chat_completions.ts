@@ -108,8 +108,18 @@ const unchanged = <A, E, R>(self: Effect.Effect<A, E, R>) => self;
 /** Tracing off: every stage is left as it is, with nothing allocated. */
 const noSpan: SpanHook = () => unchanged;
 
-export const chatCompletions = (request: Request, trace: RequestTrace, hooks: PipelineHooks) =>
-  Effect.gen(function* () {
+/**
+ * The route. `Effect.fnUntraced` makes its generator function once, at load: an `Effect.gen(function* ...)`
+ * per request made V8 build a fresh prototype and map for every request's generator, whose
+ * registration made each young-generation GC slower and promoted the request's garbage (7-9 ms
+ * scavenges every ~200 requests at c=1, against 0.2 ms; BENCHMARKS.md, issue 17).
+ */
+export const chatCompletions: (
+  request: Request,
+  trace: RequestTrace,
+  hooks: PipelineHooks,
+) => Effect.Effect<Response, GatewayError, Settings | Auth | Decoder | Router | Encoder> = Effect.fnUntraced(
+  function* (request: Request, trace: RequestTrace, hooks: PipelineHooks) {
     // One read of the request's services instead of five steps of the fiber.
     const services = yield* Effect.context<Settings | Auth | Decoder | Router | Encoder>();
     const config = Context.get(services, Settings);
@@ -259,4 +269,5 @@ export const chatCompletions = (request: Request, trace: RequestTrace, hooks: Pi
       status: 200,
       headers: { ...sseHeaders, ...grant.headers, ...attemptHeaders(events.attempt()) },
     });
-  }) satisfies Effect.Effect<Response, GatewayError, Settings | Auth | Decoder | Router | Encoder>;
+  },
+);

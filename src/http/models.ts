@@ -70,8 +70,9 @@ const keysConfigured = (config: GatewayConfig): boolean =>
  * The models route: `base` is the path of the list (`/v1/models`); a path below it names one
  * model (`/v1/models/openai/gpt-5`, percent-encoded or not).
  */
-export const modelsRoute = (base: string) => (request: Request, path: string) =>
-  Effect.gen(function* () {
+export const modelsRoute = (base: string) =>
+  // One generator function per route, not one per request (see `chat_completions.ts`).
+  Effect.fnUntraced(function* (request: Request, path: string) {
     const config = yield* Settings;
     const auth = yield* Auth;
     let caller: Caller | undefined;

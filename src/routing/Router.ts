@@ -223,38 +223,37 @@ export const make = Effect.gen(function* () {
       });
 
     /** After a failed attempt: cool its key down, record it, then retry, rotate or fall back (after the backoff), or stop. */
-    const afterFailure = (run: RouteRun, attempt: Attempt, reported: AttemptFailure) =>
-      Effect.gen(function* () {
-        attempt.watchdog.stop();
-        attempt.controller.abort();
-        const failure: AttemptFailure = run.cancelled ? cancelled(attempt.candidate.provider.name) : reported;
-        const provider = attempt.candidate.provider;
-        const pool = pools.get(provider.name);
-        const now = yield* Clock.currentTimeMillis;
-        if (pool && attempt.keyId !== undefined) {
-          if (failure._tag === "KeyRejected" || failure._tag === "QuotaExhausted") {
-            pool.coolDown(attempt.keyId, now + provider.keyCooldownMs);
-          } else if (failure._tag === "RateLimited" && failure.retryAfterMs) {
-            pool.coolDown(attempt.keyId, now + Math.min(failure.retryAfterMs, provider.keyCooldownMs));
-          }
+    const afterFailure = Effect.fnUntraced(function* (run: RouteRun, attempt: Attempt, reported: AttemptFailure) {
+      attempt.watchdog.stop();
+      attempt.controller.abort();
+      const failure: AttemptFailure = run.cancelled ? cancelled(attempt.candidate.provider.name) : reported;
+      const provider = attempt.candidate.provider;
+      const pool = pools.get(provider.name);
+      const now = yield* Clock.currentTimeMillis;
+      if (pool && attempt.keyId !== undefined) {
+        if (failure._tag === "KeyRejected" || failure._tag === "QuotaExhausted") {
+          pool.coolDown(attempt.keyId, now + provider.keyCooldownMs);
+        } else if (failure._tag === "RateLimited" && failure.retryAfterMs) {
+          pool.coolDown(attempt.keyId, now + Math.min(failure.retryAfterMs, provider.keyCooldownMs));
         }
-        const random = yield* Random.next;
-        const step = run.plan.decide(
-          failure,
-          attempt.keyId,
-          (exclude) => pool?.hasReadyKey(now, exclude) ?? false,
-          random,
-        );
-        run.record(attempt, failure.outcome, step.next === "stop" ? undefined : step.next);
-        if (step.next === "stop") return yield* Effect.fail(step.error);
-        if (step.next === "rotate") run.exclude = run.plan.failed(provider.name);
-        // Interruptible: a client that goes away interrupts the request's fiber, sleep included.
-        if (step.delayMs > 0) yield* Effect.sleep(step.delayMs);
-      });
+      }
+      const random = yield* Random.next;
+      const step = run.plan.decide(
+        failure,
+        attempt.keyId,
+        (exclude) => pool?.hasReadyKey(now, exclude) ?? false,
+        random,
+      );
+      run.record(attempt, failure.outcome, step.next === "stop" ? undefined : step.next);
+      if (step.next === "stop") return yield* Effect.fail(step.error);
+      if (step.next === "rotate") run.exclude = run.plan.failed(provider.name);
+      // Interruptible: a client that goes away interrupts the request's fiber, sleep included.
+      if (step.delayMs > 0) yield* Effect.sleep(step.delayMs);
+    });
 
     /** Attempts until one answers 200 (and, for JSON, delivers its answer), or the plan stops. */
-    const answer = (run: RouteRun): Effect.Effect<Answered, GatewayError> =>
-      Effect.gen(function* () {
+    const answer: (run: RouteRun) => Effect.Effect<Answered, GatewayError> = Effect.fnUntraced(
+      function* (run: RouteRun) {
         // Read once per request: each service read is a step of the fiber.
         const clock = yield* Clock.Clock;
         const random = yield* Random.Random;
@@ -273,11 +272,12 @@ export const make = Effect.gen(function* () {
           if (result.answered) return result.answered;
           yield* afterFailure(run, attempt, result.failure);
         }
-      });
+      },
+    );
 
     /** Attempts until one answers with an event stream, then routes its events (`routed_stream.ts`). */
-    const openStream = (run: RouteRun): Effect.Effect<EventStream, GatewayError> =>
-      Effect.gen(function* () {
+    const openStream: (run: RouteRun) => Effect.Effect<EventStream, GatewayError> = Effect.fnUntraced(
+      function* (run: RouteRun) {
         // Fail-overs after the headers went out run with this request's services (its Clock included).
         const runPromise = Effect.runPromiseWith(yield* Effect.context<never>());
         // On failure or interruption alike: no stream will take the run over.
@@ -296,7 +296,8 @@ export const make = Effect.gen(function* () {
           cancel: () => run.cancel(),
           ended: () => run.dispose(),
         });
-      });
+      },
+    );
 
     return {
       coolingKeys: (now) =>

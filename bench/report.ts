@@ -439,7 +439,7 @@ export const peersTable = (r: BenchResults, f: Figures): string => {
 /** One line per peer that was not measured: its reason, never a number. */
 export const peerFailures = (r: BenchResults): string =>
   (r.peers ?? []).filter((p): p is PeerFailed => p.kind === "failed")
-    .map((p) => `- **${p.name}** (${p.what}) was not measured: ${p.reason.replace(/\.$/, "")}.`)
+    .map((p) => wrap(`- **${p.name}** (${p.what}) was not measured: ${p.reason.replace(/\.$/, "")}.`, "  "))
     .join("\n");
 
 /** The `## Peers` section of BENCHMARKS.md, for a run with `--peers`. */
@@ -448,24 +448,30 @@ export const peersSection = (r: BenchResults, f: Figures): string => {
   const peers = measuredPeers(r);
   const failures = peerFailures(r);
   const about = peers.map((p) =>
-    `- **${p.name}** (${p.what}). ${p.how} Its server CPU is ${p.processes}. SSE frames per stream: ${p.framesPerStream} ` +
-    `(the upstream sends ${r.eventsPerStream} events).${p.notes ? ` ${p.notes}` : ""}`
+    wrap(
+      `- **${p.name}** (${p.what}). ${p.how} Its server CPU is ${p.processes}. SSE frames per stream: ` +
+        `${p.framesPerStream} (the upstream sends ${r.eventsPerStream} events).${p.notes ? ` ${p.notes}` : ""}`,
+      "  ",
+    )
   );
   const errors = peers.flatMap((p) => {
     const pf = peerFigures(r, p);
     return pf.errors > 0 ? [`${p.name}: ${pf.errors} (${pf.lastError})`] : [];
   });
-  const body = peers.length === 0
-    ? ""
-    : `Other gateways, measured in the same run as the figures above (\`${r.command}\`, ${r.date},
-gateway at ${r.commit}) and in the same phases: each peer is warmed up like the others, then takes its turn in the
-latency rounds at concurrency 1 (${s.rounds} rounds of ${s.block} requests per target and kind, the order rotating
-across all the targets) and in the throughput slices at concurrency ${s.concurrency} (${s.durationS} s per target and
-kind, non-streamed and streamed; no short streams, no held streams), against the same mock upstream and its same
-answers. "Added" is again the target's percentile minus the direct call's. Server CPU is over the throughput phases.
+  const body = peers.length === 0 ? "" : `${
+    wrap(
+      `Other gateways, measured by \`${r.command}\` on ${r.date} (gateway at ${r.commit}), in the same run and the ` +
+        `same phases as that run's figures: each peer is warmed up like the others, then takes its turn in the ` +
+        `latency rounds at concurrency 1 (${s.rounds} rounds of ${s.block} requests per target and kind, the order ` +
+        `rotating across all the targets) and in the throughput slices at concurrency ${s.concurrency} ` +
+        `(${s.durationS} s per target and kind, non-streamed and streamed; no short streams, no held streams), ` +
+        `against the same mock upstream and its same answers. "Added" is the target's percentile minus the direct ` +
+        `call's; server CPU is over the throughput phases.`,
+    )
+  }
 
 ${about.join("\n")}
-- The gateway is on its Cursor route, as in the figures above: it reads a Cursor body, sends a Responses request and
+- The gateway is on its Cursor route, as in that run's figures: it reads a Cursor body, sends a Responses request and
   answers in Chat Completions shape, which is more work than passing a Responses request through.
 
 ${peersTable(r, f)}
@@ -473,6 +479,19 @@ ${errors.length > 0 ? `\nErrors seen: ${errors.join("; ")}.\n` : ""}`;
   return `${PEERS_SECTION}
 
 ${body}${failures ? `${body ? "\n" : ""}${failures}\n` : ""}`;
+};
+
+/** `text` cut into lines of at most `width` characters at spaces, lines after the first indented by `indent`. */
+export const wrap = (text: string, indent = "", width = 120): string => {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line !== "" && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = indent + word;
+    } else line = line === "" ? word : `${line} ${word}`;
+  }
+  return [...lines, line].join("\n");
 };
 
 /** The section of `document` under `heading` (to the next `## ` heading), or undefined. */

@@ -13,17 +13,24 @@
  * `shutdown_grace_ms`, the rest end with an error frame, every finished
  * request's usage is recorded, buffered spans are flushed, and the process
  * exits 0. A second signal ends the open streams at once.
+ *
+ * Log lines go to stdout through the process's log sink (`log_sink.ts`),
+ * written after each response; the graceful stop waits for them, and any exit
+ * writes what is still buffered.
  */
 import { makeGateway, StartError } from "./src/app.ts";
 import { parseCommandLine, usage, version } from "./src/config/cli.ts";
 import { ConfigError, type ConfigOverrides, denoSources, readRawConfig, resolveConfig } from "./src/config/load.ts";
 import { summarize, summaryText } from "./src/config/summary.ts";
+import { flushStdoutSync, stdoutSink } from "./src/observability/log_sink.ts";
 import * as Telemetry from "./src/observability/Telemetry.ts";
 
 // ===== One line per failure =====
 
 function exitWith(code: number, line: string): never {
   console.error(line);
+  // Log lines already buffered (a start-up warning) go out before the process ends.
+  flushStdoutSync();
   Deno.exit(code);
 }
 
@@ -150,7 +157,8 @@ if (import.meta.main) {
   }
 
   const { origin, config, env } = loadOrExit(command.configPath, command.overrides, "gateway failed to start: ");
-  const telemetry = Telemetry.make(config.logLevel);
+  const logSink = stdoutSink();
+  const telemetry = Telemetry.make(config.logLevel, logSink);
   const gateway = await makeGateway(config, { telemetry }).catch((error) =>
     exitWith(
       1,
@@ -185,6 +193,9 @@ if (import.meta.main) {
     await closed;
     await gateway.dispose();
     telemetry.log("info", "stopped", { signal });
+    // Every line logged so far reaches stdout before the exit (bounded, for a stdout nobody reads).
+    await logSink.drain();
+    flushStdoutSync();
     Deno.exit(0);
   };
   // Before listening: a signal sent as soon as the listening line is read must find its
@@ -201,20 +212,24 @@ if (import.meta.main) {
     server = Deno.serve({
       hostname: config.host,
       port: config.port,
-      // Printed at every log level: operators and the benchmark read the port from it.
+      // Printed at every log level: operators and the benchmark read the port from it. Through
+      // the sink, after any line logged before it, and written at once rather than after the tick.
       onListen: ({ hostname, port }) => {
-        console.log(JSON.stringify({
-          time: new Date().toISOString(),
+        logSink.push({
+          time: Date.now(),
           level: "info",
           msg: `gateway listening on http://${hostname}:${port}; ${summaryText(summary)}`,
-          config: origin,
-          pid: Deno.pid,
-          providers: summary.providers,
-          virtual_keys: summary.virtual_keys,
-          auth: summary.auth,
-          store: summary.store,
-          ...(summary.env_keys !== undefined ? { env_keys: summary.env_keys } : {}),
-        }));
+          fields: {
+            config: origin,
+            pid: Deno.pid,
+            providers: summary.providers,
+            virtual_keys: summary.virtual_keys,
+            auth: summary.auth,
+            store: summary.store,
+            ...(summary.env_keys !== undefined ? { env_keys: summary.env_keys } : {}),
+          },
+        });
+        logSink.flush();
         for (const warning of summary.warnings) telemetry.log("warn", warning);
       },
     }, gateway.fetch);

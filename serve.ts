@@ -11,10 +11,14 @@
  * On SIGTERM/SIGINT this module can only do the rest of a graceful shutdown:
  * let open streams finish for `shutdown_grace_ms`, end the others, record
  * usage, flush spans, exit 0. A start-up failure is one line and exit code 1.
+ *
+ * Log lines go through the process's log sink (`log_sink.ts`): written after
+ * each response, waited for before the exit, and written out on any exit.
  */
 import { makeGateway, StartError } from "./src/app.ts";
 import { ConfigError, denoSources, loadConfig } from "./src/config/load.ts";
 import { summarize, summaryText } from "./src/config/summary.ts";
+import { stdoutSink } from "./src/observability/log_sink.ts";
 
 const failed = (message: string): never => {
   console.error(`gateway failed to start: ${message}`);
@@ -40,6 +44,7 @@ const stop = async () => {
   stopping = true;
   await gateway.shutdown(config.shutdownGraceMs);
   await gateway.dispose();
+  await stdoutSink().drain();
   Deno.exit(0);
 };
 try {
@@ -49,12 +54,14 @@ try {
   // Platforms without signals (Deno Deploy) manage the isolate's lifetime themselves.
 }
 
-// deno serve prints its own "Listening on" line with the address; this one says what is served.
-console.log(JSON.stringify({
-  time: new Date().toISOString(),
+// deno serve prints its own "Listening on" line with the address; this one says what is served,
+// after the lines the gateway logged while starting.
+stdoutSink().push({
+  time: Date.now(),
   level: "info",
   msg: `gateway loaded under deno serve; ${summaryText(summarize(config, origin, denoSources().env))}`,
-  config: origin,
-}));
+  fields: { config: origin },
+});
+stdoutSink().flush();
 
 export default { fetch: gateway.fetch } satisfies Deno.ServeDefaultExport;

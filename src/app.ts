@@ -52,7 +52,10 @@ export interface Gateway {
 export interface GatewayOptions {
   /** Replaces the upstream HTTP layer (tests inject failures here). */
   readonly upstream?: Layer.Layer<Upstream.Upstream>;
-  /** Replaces the log sink (tests capture log lines here). */
+  /**
+   * Replaces the telemetry (tests capture log lines here); by default one at the config's level
+   * on the process's stdout sink (`log_sink.ts`), which main.ts and serve.ts drain before exiting.
+   */
   readonly telemetry?: Telemetry.TelemetryShape;
   /** Where tracing reads the `OTEL_*` variables (default: the process environment). */
   readonly env?: Tracing.Env;

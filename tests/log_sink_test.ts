@@ -1,12 +1,18 @@
 /**
  * The log sink (issue 17): lines are buffered and written off the request
  * path, one write a batch, in order and whole; a stdout that does not keep up
- * blocks nobody and costs bounded memory; flushSync writes what is left; a
- * broken stdout fails nothing. The writers here are real functions
+ * blocks nobody and costs bounded memory; nothing is lost when the process
+ * stops; a broken stdout fails nothing. The writers here are real functions
  * that record bytes, not stand-ins for the sink.
  */
 import assert from "node:assert/strict";
+import type { RequestTrace } from "../src/core/trace.ts";
 import { jsonLine, type LogRecord, type LogSinkOptions, makeLogSink } from "../src/observability/log_sink.ts";
+import * as Telemetry from "../src/observability/Telemetry.ts";
+import { startFakeUpstream } from "./support/fake_upstream.ts";
+import { testConfig, VK } from "./support/gateway.ts";
+import { jsonAnswer } from "./support/observability.ts";
+import { spawnMain, urlIn } from "./support/spawn.ts";
 
 const decoder = new TextDecoder();
 
@@ -223,4 +229,143 @@ Deno.test("fields JSON cannot take still leave a line that says what was logged"
     level: "warn",
     msg: "plain",
   });
+});
+
+// ===== Through the telemetry =====
+
+const trace = (requestId: string, status = 200): RequestTrace => ({
+  requestId,
+  route: "/cursor/v1/chat/completions",
+  startedAt: 0,
+  stream: false,
+  status,
+  attempts: [],
+  latencyMs: 1.234,
+});
+
+Deno.test("a finished request is counted at once; its line is written after the tick, as it was when it finished", async () => {
+  const out = recordingWriter();
+  const telemetry = Telemetry.make("info", makeLogSink(out.options));
+  const finished = trace("r-1");
+  telemetry.requestFinished(finished);
+  assert.match(telemetry.metrics!.render(), /status="200"/);
+  assert.equal(out.writes.length, 0);
+  // The trace object changes afterwards; the line keeps the values it had.
+  finished.status = 599;
+  finished.latencyMs = 99;
+  telemetry.log("warn", "later", { n: 1 });
+  await until(() => out.writes.length > 0);
+  const [request, later] = out.lines().map((line) => JSON.parse(line));
+  assert.equal(request.msg, "request");
+  assert.equal(request.request_id, "r-1");
+  assert.equal(request.status, 200);
+  assert.equal(request.latency_ms, 1.23);
+  assert.deepEqual([later.level, later.msg, later.n], ["warn", "later", 1]);
+  assert.equal(out.writes.length, 1);
+});
+
+// ===== The real gateway, as a process =====
+
+const requestIds = (stdout: string) =>
+  stdout.split("\n").filter((l) => l !== "").map((line) => JSON.parse(line)).filter((l) => l.msg === "request").map((
+    l,
+  ) => l.request_id);
+
+Deno.test({
+  name: "the gateway's stdout holds every request's line when SIGTERM stops it right after the last answer",
+  ignore: Deno.build.os === "windows",
+  fn: async () => {
+    const upstream = startFakeUpstream(() => ({ json: jsonAnswer("ok", 3, 1) }));
+    const config = { ...testConfig(upstream.url), log_level: "info" };
+    const gateway = spawnMain([], {
+      env: { GATEWAY_CONFIG_JSON: JSON.stringify(config), PORT: "0", HOST: "127.0.0.1" },
+    });
+    try {
+      const url = urlIn(await gateway.waitFor(/gateway listening on/));
+      const ask = (id: string) =>
+        fetch(`${url}/cursor/v1/chat/completions`, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${VK}`, "x-request-id": id },
+          body: JSON.stringify({ model: "openai/gpt-5", input: "hi" }),
+        }).then(async (response) => {
+          assert.equal(response.status, 200);
+          await response.body?.cancel();
+        });
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) ids.push(`seq-${i}`);
+      for (const id of ids) await ask(id);
+      const burst = Array.from({ length: 40 }, (_, i) => `burst-${i}`);
+      await Promise.all(burst.map(ask));
+      gateway.child.kill("SIGTERM");
+      const status = await gateway.exit;
+      assert.equal(status.code, 0, gateway.stderr());
+
+      const stdout = gateway.stdout();
+      assert.ok(stdout.endsWith("\n"));
+      const lines = stdout.split("\n").filter((l) => l !== "").map((line) => JSON.parse(line));
+      const logged = requestIds(stdout);
+      assert.deepEqual(logged.slice(0, 5), ids, "the sequential requests' lines come first, in order");
+      assert.deepEqual(new Set(logged), new Set([...ids, ...burst]));
+      assert.equal(logged.length, ids.length + burst.length);
+      const order = lines.map((line) => line.msg.startsWith("gateway listening") ? "listening" : line.msg);
+      assert.equal(order[0], "listening");
+      assert.ok(order.indexOf("shutting down") > order.lastIndexOf("request"), order.join(", "));
+      assert.equal(order.at(-1), "stopped");
+    } finally {
+      await gateway.stop("SIGKILL");
+      await upstream.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "a gateway whose stdout was closed keeps answering, and still stops with exit code 0",
+  ignore: Deno.build.os === "windows",
+  fn: async () => {
+    const upstream = startFakeUpstream(() => ({ json: jsonAnswer("ok", 3, 1) }));
+    const config = { ...testConfig(upstream.url), log_level: "info" };
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", "--allow-sys", "main.ts"],
+      cwd: new URL("..", import.meta.url),
+      env: { GATEWAY_CONFIG_JSON: JSON.stringify(config), PORT: "0", HOST: "127.0.0.1", NO_COLOR: "1" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const stderr = new Response(child.stderr).text();
+    try {
+      // Read up to the listening line, then close the reading end.
+      const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let seen = "";
+      while (!/gateway listening on/.test(seen)) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        seen += value;
+      }
+      const url = urlIn(seen);
+      await reader.cancel();
+      for (let i = 0; i < 30; i++) {
+        const response = await fetch(`${url}/cursor/v1/chat/completions`, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${VK}` },
+          body: JSON.stringify({ model: "openai/gpt-5", input: "hi" }),
+        });
+        assert.equal(response.status, 200);
+        await response.body?.cancel();
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      child.kill("SIGTERM");
+      const status = await child.status;
+      assert.equal(status.code, 0, await stderr);
+    } finally {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // it exited
+      }
+      await child.status;
+      await stderr;
+      await upstream.close();
+    }
+  },
 });

@@ -9,12 +9,18 @@
  * Reporting never fails a request: `make`'s `log` and `requestFinished` do
  * not throw, whatever the fields hold or the sink does (a closed stdout, a
  * value `JSON.stringify` cannot take).
+ *
+ * The line's fields are gathered when the request finishes; serialising and
+ * writing them is the sink's, after the response is handed over
+ * (`log_sink.ts`). Metrics are counted at once: `/metrics` read right after a
+ * response includes it.
  */
 import * as Context from "effect/Context";
 import * as Layer from "effect/Layer";
 import type { LogLevel } from "../config/load.ts";
 import type { RequestTrace } from "../core/trace.ts";
 import { boundedContent } from "./content.ts";
+import { errorName, jsonLine, type LogEntry, type LogSink, stdoutSink } from "./log_sink.ts";
 import { Metrics } from "./metrics.ts";
 
 export interface TelemetryShape {
@@ -63,12 +69,6 @@ export const requestFields = (trace: RequestTrace): Record<string, unknown> => {
   };
 };
 
-/** An error's name only (`RangeError`): its message could quote the data that broke the line. */
-const errorName = (error: unknown): string => {
-  const name = (error as { name?: unknown } | null)?.name;
-  return typeof name === "string" ? name : "unknown error";
-};
-
 const sumMs = (trace: RequestTrace) => {
   let total = 0;
   for (const attempt of trace.attempts) total += attempt.ms;
@@ -76,22 +76,19 @@ const sumMs = (trace: RequestTrace) => {
 };
 
 /**
- * A telemetry that writes JSON lines at or above `level` to `write` (stdout by
- * default) and keeps its own metrics.
+ * A telemetry that writes JSON lines at or above `level` to `out` and keeps its own metrics.
+ * `out` is a sink (by default the process's, `stdoutSink`: buffered, written after the
+ * response), or a function given each line as it is logged, synchronously (tests read them).
  */
-export const make = (level: LogLevel, write: (line: string) => void = (line) => console.log(line)): TelemetryShape => {
+export const make = (level: LogLevel, out: LogSink | ((line: string) => void) = stdoutSink()): TelemetryShape => {
+  const push: (entry: LogEntry) => void = typeof out === "function"
+    ? (entry) => out(typeof entry === "string" ? entry : jsonLine(entry))
+    : out.push;
   const log: TelemetryShape["log"] = (lineLevel, message, fields) => {
     if (rank[lineLevel] < rank[level]) return;
-    const time = new Date().toISOString();
-    let line: string;
+    // Only the record is made here: `jsonLine` merges and serialises it when the line is written.
     try {
-      line = JSON.stringify({ time, level: lineLevel, msg: message, ...fields });
-    } catch (error) {
-      // The line still says that something happened, without the fields that could not be written.
-      line = JSON.stringify({ time, level: lineLevel, msg: message, log_error: errorName(error) });
-    }
-    try {
-      write(line);
+      push({ time: Date.now(), level: lineLevel, msg: message, fields });
     } catch {
       // Nowhere left to report it: a broken sink loses lines, never requests.
     }

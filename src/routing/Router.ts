@@ -30,6 +30,7 @@ import { errorForReason } from "../errors/upstream.ts";
 import type { ResponsesEvent, ResponsesRequest, ResponsesResponse } from "../protocol/responses.ts";
 import { adapterFor } from "../upstream/adapters/index.ts";
 import { Upstream, type UpstreamCall } from "../upstream/Upstream.ts";
+import { wholeBytesOf } from "../upstream/undici_send.ts";
 import type { AttemptInfo, ModelRef } from "../core/model.ts";
 
 export type { AttemptInfo };
@@ -40,6 +41,8 @@ import { KeyPool } from "./key_pool.ts";
 import { type Answered, type Attempt, type Exchange, noKeys, RouteRun } from "./route_run.ts";
 import { routedStream } from "./routed_stream.ts";
 import { Watchdog } from "./watchdog.ts";
+
+const utf8 = new TextDecoder();
 
 export interface RouteRequest {
   /** The primary, then the fallbacks, in order. */
@@ -196,7 +199,8 @@ export const make = Effect.gen(function* () {
       }
       let json: unknown;
       try {
-        json = await response.json();
+        const bytes = wholeBytesOf(response);
+        json = bytes === undefined ? await response.json() : JSON.parse(utf8.decode(bytes));
       } catch (cause) {
         // The body arrived whole (`readWhole`) but is not JSON (a proxy's HTML page): not a drop.
         if (cause instanceof SyntaxError && !run.cancelled && attempt.watchdog.fired === undefined) {

@@ -37,6 +37,17 @@ export interface DispatchCall {
  */
 export const plainBodies = new WeakSet<ReadableStream<Uint8Array>>();
 
+/**
+ * A whole answer's bytes (`readWhole`), kept on its `Response` so that routing parses them as
+ * they are: `response.json()` walks Deno's body machinery (a stream, a collect, a copy) for
+ * bytes already in hand, ~9 µs a request more than `JSON.parse` of the decoded text.
+ */
+const wholeBytes = Symbol("wholeBytes");
+
+/** The bytes of a whole answer read by `send`, or `undefined` for any other `Response`. */
+export const wholeBytesOf = (response: Response): Uint8Array | undefined =>
+  (response as Response & { [wholeBytes]?: Uint8Array })[wholeBytes];
+
 /** Unread bytes a streamed body may hold before the socket is paused. */
 const BODY_HIGH_WATER_BYTES = 64 * 1024;
 
@@ -159,7 +170,9 @@ export const send = (dispatcher: Dispatcher, call: DispatchCall): Promise<Respon
         if (readWhole) {
           settled = true;
           const bytes = nullBodyStatus.has(status) ? null : joined(parts, size);
-          resolve(new Response(bytes, { status, statusText, headers }));
+          const response = new Response(bytes, { status, statusText, headers });
+          if (bytes !== null) Object.defineProperty(response, wholeBytes, { value: bytes });
+          resolve(response);
           return;
         }
         flush();

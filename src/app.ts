@@ -29,7 +29,7 @@ import { MinuteStats } from "./observability/minute_stats.ts";
 import { noteErrorAnswer, RecentRequests } from "./observability/recent_requests.ts";
 import { metricsPath, metricsRoute } from "./http/metrics_route.ts";
 import * as Telemetry from "./observability/Telemetry.ts";
-import * as Tracing from "./observability/tracing.ts";
+import * as Tracing from "./observability/tracing_setup.ts";
 import * as Router from "./routing/Router.ts";
 import { traceUpstream } from "./upstream/traced.ts";
 import * as Upstream from "./upstream/Upstream.ts";
@@ -86,6 +86,8 @@ export const layerFor = (
   config: GatewayConfig,
   options: GatewayOptions = {},
   tracing: Tracing.TracingSetup = Tracing.tracingSetup(options.env ?? Tracing.processEnv()),
+  /** `tracing.ts`, loaded by `makeGateway` only when tracing is on. */
+  exporter?: typeof import("./observability/tracing.ts"),
 ) => {
   const telemetry = options.telemetry ?? Telemetry.make(config.logLevel);
   const upstream = options.upstream ?? Upstream.layer;
@@ -101,12 +103,16 @@ export const layerFor = (
     Router.layer.pipe(Layer.provide(tracing.enabled ? traceUpstream(upstream) : upstream)),
     Encoder.layer,
   ).pipe(Layer.provideMerge(stores), Layer.provideMerge(base));
-  return tracing.enabled ? Layer.merge(stages, Tracing.layer(options.env ?? Tracing.processEnv(), tracing)) : stages;
+  return tracing.enabled && exporter
+    ? Layer.merge(stages, exporter.layer(options.env ?? Tracing.processEnv(), tracing))
+    : stages;
 };
 
 export const makeGateway = async (config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> => {
   const tracing = Tracing.tracingSetup(options.env ?? Tracing.processEnv());
-  const runtime = ManagedRuntime.make(layerFor(config, options, tracing));
+  // effect's OTLP exporter and HTTP client are loaded only when tracing is on.
+  const exporter = tracing.enabled ? await import("./observability/tracing.ts") : undefined;
+  const runtime = ManagedRuntime.make(layerFor(config, options, tracing, exporter));
   // Building the layers here, so that a store that cannot open fails start-up with its own error.
   const built = await Effect.runPromiseExit(runtime.contextEffect);
   if (Exit.isFailure(built)) {
@@ -144,7 +150,7 @@ export const makeGateway = async (config: GatewayConfig, options: GatewayOptions
       ])
       : telemetry,
     inflight,
-    ...(tracing.enabled ? { tracing: Tracing.makeRequestTracing() } : {}),
+    ...(exporter ? { tracing: exporter.makeRequestTracing() } : {}),
     extraRoutes: [
       [metricsPath, metricsRoute(config.metricsKey, telemetry)],
       ...uiRoutes(dashboard !== undefined),

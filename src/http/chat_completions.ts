@@ -18,7 +18,7 @@ import { promptCharacters } from "../encode/usage.ts";
 import { contextOverflowEvent, contextOverflowResponse } from "../encode/context_overflow.ts";
 import { GatewayError } from "../errors/GatewayError.ts";
 import { captureOutput } from "../observability/content.ts";
-import type { SpanHook } from "../observability/tracing.ts";
+import type { SpanHook } from "../observability/tracing_setup.ts";
 import type { ResponsesRequest, ResponsesUsage } from "../protocol/responses.ts";
 import { applyModelHints, resolveModels } from "../routing/model_ref.ts";
 import { type AttemptInfo, type EventStream, Router } from "../routing/Router.ts";

@@ -16,7 +16,7 @@ import { clientClosed, methodNotAllowed, notFound } from "../errors/GatewayError
 import { asGatewayError, toResponse } from "../errors/response.ts";
 import type { Inflight } from "../observability/inflight.ts";
 import type { Telemetry, TelemetryShape } from "../observability/Telemetry.ts";
-import type { RequestTracing } from "../observability/tracing.ts";
+import type { RequestTracing } from "../observability/tracing_setup.ts";
 import type { Router } from "../routing/Router.ts";
 import { chatCompletions } from "./chat_completions.ts";
 import { modelsRoute } from "./models.ts";

@@ -11,8 +11,10 @@
  * `OTEL_EXPORTER_OTLP_COMPRESSION`, `OTEL_BSP_SCHEDULE_DELAY` and
  * `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` apply as the specification says.
  *
- * When off, nothing here runs on a request: the handler gets no
- * `RequestTracing` and the stages' span hooks are the identity.
+ * When off, this module is not even loaded (`app.ts` imports it only when
+ * `tracing_setup.ts` says tracing is on, so effect's OTLP exporter and HTTP
+ * client stay out of memory), the handler gets no `RequestTracing` and the
+ * stages' span hooks are the identity.
  */
 import * as ConfigProvider from "effect/ConfigProvider";
 import * as Effect from "effect/Effect";
@@ -26,64 +28,9 @@ import * as OtlpSerialization from "effect/observability/OtlpSerialization";
 import * as OtlpTracer from "effect/observability/OtlpTracer";
 import type * as Tracer from "effect/Tracer";
 import type { RequestTrace } from "../core/trace.ts";
+import type { Env, RequestTracing, SpanHook, TracingSetup } from "./tracing_setup.ts";
 
-export type Env = Readonly<Record<string, string | undefined>>;
-
-/** Wraps an effect in a span, or leaves it as it is. */
-export type SpanHook = (
-  name: string,
-  trace: RequestTrace,
-) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>;
-
-export interface RequestTracing {
-  /** Runs a request's effect under its server span; the span stays open until `end` (streams outlive the effect). */
-  readonly request: (
-    trace: RequestTrace,
-    request: Request,
-  ) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>;
-  /** A child span of the request's span, for one stage; works from detached fibers too. */
-  readonly stage: SpanHook;
-  /** Ends the request's span with what the trace learned (status, model, tokens, attempts). */
-  readonly end: (trace: RequestTrace) => void;
-}
-
-/** The process environment, or nothing when reading it is not permitted. */
-export const processEnv = (): Env => {
-  try {
-    return Deno.env.toObject();
-  } catch {
-    return {};
-  }
-};
-
-const exporterList = (value: string | undefined) =>
-  (value ?? "otlp").split(",").map((name) => name.trim().toLowerCase()).filter((name) => name !== "");
-
-export type TracingSetup =
-  | { readonly enabled: false; readonly reason?: string }
-  | { readonly enabled: true; readonly endpoint: string; readonly protocol: "http/protobuf" | "http/json" };
-
-/** Whether (and where) to export spans, from the standard `OTEL_*` variables. */
-export const tracingSetup = (env: Env): TracingSetup => {
-  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === "true") return { enabled: false };
-  if (!exporterList(env.OTEL_TRACES_EXPORTER).includes("otlp")) return { enabled: false };
-  const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT;
-  if (!endpoint) return { enabled: false };
-  if (!/^https?:$/.test(URL.parse(endpoint)?.protocol ?? "")) {
-    // Not echoed: an endpoint may carry credentials.
-    return { enabled: false, reason: "the OTLP endpoint is not an http(s) URL; tracing is off" };
-  }
-  const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL || env.OTEL_EXPORTER_OTLP_PROTOCOL || "http/protobuf")
-    .trim().toLowerCase();
-  if (protocol !== "http/protobuf" && protocol !== "http/json") {
-    return {
-      enabled: false,
-      reason:
-        `OTEL_EXPORTER_OTLP_PROTOCOL=${protocol} is not supported (use http/protobuf or http/json); tracing is off`,
-    };
-  }
-  return { enabled: true, endpoint, protocol };
-};
+export * from "./tracing_setup.ts";
 
 /** Provides effect's `Tracer` exporting to the OTLP endpoint; flushes what is buffered when the runtime is disposed. */
 export const layer = (env: Env, setup: Extract<TracingSetup, { enabled: true }>) => {
@@ -197,15 +144,4 @@ const requestFailure = (trace: RequestTrace) => {
   const error = new Error(`request ended with status ${trace.status}${trace.errorType ? ` (${trace.errorType})` : ""}`);
   error.name = trace.errorType ?? "server_error";
   return error;
-};
-
-// ===== Upstream attempt spans =====
-
-/** The host only: a base URL could carry credentials in its user-info or query. */
-export const hostOf = (url: string): string => {
-  try {
-    return new URL(url).host;
-  } catch {
-    return "";
-  }
 };

@@ -4,7 +4,7 @@
  */
 import * as Effect from "effect/Effect";
 import * as Layer from "effect/Layer";
-import { hostOf } from "../observability/tracing.ts";
+import { hostOf } from "../observability/tracing_setup.ts";
 import { Upstream } from "./Upstream.ts";
 
 /** Wraps the upstream layer so every call is a client span under the stage that made it. */

@@ -13,7 +13,7 @@
  *
  * Options: `--requests N` (default 4000), `--warmup N` (500), `--kind json|sse` (json),
  * `--gateway DIR` (the checkout whose `main.ts` runs; default this one, so that two commits can be
- * compared with the same harness).
+ * compared with the same harness), `--v8 FLAGS` (more V8 flags for the gateway, comma-separated).
  */
 import { parseArgs } from "node:util";
 import { buildRequest, HttpConnection } from "./http_client.ts";
@@ -28,6 +28,7 @@ const { values: flags } = parseArgs({
     warmup: { type: "string", default: "500" },
     kind: { type: "string", default: "json" },
     gateway: { type: "string", default: root },
+    v8: { type: "string", default: "" },
   },
 });
 const requests = Number(flags.requests);

@@ -275,12 +275,13 @@ const run = async (): Promise<BenchResults> => {
     }
 
     log(`latency at c=1: ${settings.rounds} rounds of ${settings.block} requests per target and kind`);
-    const latency = { json: samplesByTarget(), sse: samplesByTarget() };
+    const latency = { json: samplesByTarget(), sse: samplesByTarget(), short: samplesByTarget() };
     for (let round = 0; round < settings.rounds; round++) {
-      for (const kind of ["json", "sse"] as const) {
+      for (const kind of ["json", "sse", "short"] as const) {
         for (const name of rotate(order, round)) {
           if (name !== "peer") await sequentialBlock(targets[name], kind, settings.block, latency[kind][name], true);
-          else {
+          // The peer has no short streams: its rounds are the non-streamed and streamed ones.
+          else if (kind !== "short") {
             const into = fromPeer.latency[kind];
             await peer?.block(
               "the latency rounds",

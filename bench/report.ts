@@ -39,7 +39,12 @@ export interface BenchResults {
   readonly eventsPerShortStream: number;
   /** SSE frames the client received per stream, from the validation request. */
   readonly framesPerStream: Readonly<Record<TargetName, number>>;
-  readonly latency: { readonly json: Record<TargetName, Samples>; readonly sse: Record<TargetName, Samples> };
+  readonly latency: {
+    readonly json: Record<TargetName, Samples>;
+    readonly sse: Record<TargetName, Samples>;
+    /** Short streams (`shortDeltas` text deltas), whole-stream latency: the fixed cost weighs more. */
+    readonly short: Record<TargetName, Samples>;
+  };
   readonly throughput: {
     readonly json: Record<TargetName, Samples>;
     readonly sse: Record<TargetName, Samples>;
@@ -108,7 +113,7 @@ const rate = (samples: Samples) => samples.elapsedMs === 0 ? NaN : samples.compl
 
 export interface Figures {
   readonly latency: Record<
-    "json" | "sse",
+    "json" | "sse" | "short",
     Record<TargetName, { p50: number; p99: number; ttfc50: number; ttfc99: number }>
   >;
   readonly throughput: Record<"json" | "sse" | "short", Record<TargetName, number>>;
@@ -136,11 +141,24 @@ export const figures = (r: BenchResults): Figures => {
   const cpuPerRequest = { json: cpu("json"), sse: cpu("sse"), short: cpu("short") };
   const extraEvents = r.eventsPerStream - r.eventsPerShortStream;
   let errors = 0;
-  for (const group of [r.latency.json, r.latency.sse, r.throughput.json, r.throughput.sse, r.throughput.short]) {
+  for (
+    const group of [
+      r.latency.json,
+      r.latency.sse,
+      r.latency.short,
+      r.throughput.json,
+      r.throughput.sse,
+      r.throughput.short,
+    ]
+  ) {
     for (const t of targets) errors += group[t].errors;
   }
   return {
-    latency: { json: each((t) => lat(r.latency.json[t])), sse: each((t) => lat(r.latency.sse[t])) },
+    latency: {
+      json: each((t) => lat(r.latency.json[t])),
+      sse: each((t) => lat(r.latency.sse[t])),
+      short: each((t) => lat(r.latency.short[t])),
+    },
     throughput: {
       json: each((t) => rate(r.throughput.json[t])),
       sse: each((t) => rate(r.throughput.sse[t])),
@@ -530,7 +548,7 @@ type Fmt = (n: number) => string;
 export const table = (r: BenchResults, f: Figures): string => {
   const c = r.settings.concurrency;
   const rows: string[][] = [];
-  const addedRow = (label: string, kind: "json" | "sse", key: "p50" | "p99" | "ttfc50" | "ttfc99") => {
+  const addedRow = (label: string, kind: "json" | "sse" | "short", key: "p50" | "p99" | "ttfc50" | "ttfc99") => {
     const floor = f.latency[kind].floor[key] - f.latency[kind].direct[key];
     const gateway = f.latency[kind].gateway[key] - f.latency[kind].direct[key];
     rows.push([
@@ -547,6 +565,8 @@ export const table = (r: BenchResults, f: Figures): string => {
   addedRow("added latency p99, streamed (whole stream), c=1 (ms)", "sse", "p99");
   addedRow("added time to first chunk p50, streamed, c=1 (ms)", "sse", "ttfc50");
   addedRow("added time to first chunk p99, streamed, c=1 (ms)", "sse", "ttfc99");
+  addedRow(`added latency p50, short streams of ${r.eventsPerShortStream} events, c=1 (ms)`, "short", "p50");
+  addedRow(`added latency p99, short streams of ${r.eventsPerShortStream} events, c=1 (ms)`, "short", "p99");
   const perTarget = (label: string, value: Record<TargetName, number>, fmt: (n: number) => string) =>
     rows.push([label, fmt(value.direct), fmt(value.floor), fmt(value.gateway), fmtRatio(value.gateway / value.floor)]);
   perTarget(`throughput, non-streamed, c=${c} (req/s)`, f.throughput.json, fmtInt);
@@ -600,16 +620,16 @@ export const verdictList = (items: ReadonlyArray<Verdict>): string =>
 /** Per-target detail: the raw latencies behind the added figures, sample counts and errors. */
 export const details = (r: BenchResults, f: Figures): string => {
   const rows: string[][] = [];
-  for (const kind of ["json", "sse"] as const) {
+  for (const kind of ["json", "sse", "short"] as const) {
     for (const t of targets) {
       const s = r.latency[kind][t];
       rows.push([
-        `${kind === "json" ? "non-streamed" : "streamed"} c=1, ${t}`,
+        `${kind === "json" ? "non-streamed" : kind === "sse" ? "streamed" : "short streams"} c=1, ${t}`,
         String(s.totalMs.length),
         fmtMs(f.latency[kind][t].p50),
         fmtMs(percentile(s.totalMs, 90)),
         fmtMs(f.latency[kind][t].p99),
-        kind === "sse" ? fmtMs(f.latency[kind][t].ttfc50) : "–",
+        kind !== "json" ? fmtMs(f.latency[kind][t].ttfc50) : "–",
         fmtMicros(cpuMicros(s, r.clockTicks, 1)),
         String(s.errors),
       ]);
@@ -650,7 +670,14 @@ export const details = (r: BenchResults, f: Figures): string => {
         h.lastError ? `; last error: ${h.lastError}` : ""
       }.`;
   };
-  const lastErrors = [r.latency.json, r.latency.sse, r.throughput.json, r.throughput.sse, r.throughput.short]
+  const lastErrors = [
+    r.latency.json,
+    r.latency.sse,
+    r.latency.short,
+    r.throughput.json,
+    r.throughput.sse,
+    r.throughput.short,
+  ]
     .flatMap((group) => targets.map((t) => group[t].lastError ? `${t}: ${group[t].lastError}` : ""))
     .filter((e) => e !== "");
   return [

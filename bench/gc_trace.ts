@@ -11,7 +11,8 @@
  * The gateway's stdout goes to a temporary file (the trace lines are read from it), so nothing
  * is lost to a pipe; both servers run behind `guard.ts` like the bench's and die with it.
  *
- * Options: `--requests N` (default 4000), `--warmup N` (500), `--kind json|sse` (json),
+ * Options: `--requests N` (default 4000), `--warmup N` (500), `--kind json|sse` (json), `--deltas N`
+ * (text deltas per stream, 100),
  * `--gateway DIR` (the checkout whose `main.ts` runs; default this one, so that two commits can be
  * compared with the same harness), `--v8 FLAGS` (more V8 flags for the gateway, comma-separated).
  */
@@ -27,6 +28,7 @@ const { values: flags } = parseArgs({
     requests: { type: "string", default: "4000" },
     warmup: { type: "string", default: "500" },
     kind: { type: "string", default: "json" },
+    deltas: { type: "string", default: "100" },
     gateway: { type: "string", default: root },
     v8: { type: "string", default: "" },
   },
@@ -73,7 +75,7 @@ const main = async () => {
       retry: { max_retries: 0 },
     });
     const config = {
-      providers: { json: provider("json"), sse: provider("sse-100") },
+      providers: { json: provider("json"), sse: provider(`sse-${Number(flags.deltas)}`) },
       default_provider: "json",
       virtual_keys: [{ id: "bench", value: virtualKey, models: ["*"] }],
       store: { kind: "memory" },

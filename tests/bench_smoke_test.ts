@@ -91,7 +91,8 @@ Deno.test("a quick bench run starts the servers, prints the figures and per-API 
       // floor, gateway and their ratio are measured numbers.
       for (const cell of cells.slice(3, 6)) assert.match(cell, /^-?[\d,.]+x?$/, `row ${label}: ${cells.join(" | ")}`);
     }
-    assert.match(stdout, /- (met|\*\*not met\*\*): added p50 at c=1, non-streamed/);
+    assert.match(stdout, /- (met|\*\*not met\*\*): added latency p50, non-streamed, c=1/);
+    assert.match(stdout, /- (met|\*\*not met\*\*): gateway RSS idle/);
 
     // Every upstream API answered through the gateway (setup checks text, call and usage) and was measured.
     assert.match(stdout, /^\| upstream API\s+\| events per stream\s+\|/m);

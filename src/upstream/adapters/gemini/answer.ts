@@ -40,6 +40,7 @@ import { MalformedEventError } from "../../sse_events.ts";
 import { sealReasoning } from "../reasoning_envelope.ts";
 import { type AnswerContext, failureEvent, isFailureEvent, type SseMessage, type StreamTranslator } from "../types.ts";
 import { googleErrorOf, googleFailure, statusOf } from "./failure.ts";
+import { ChunkTemplate } from "./chunk_template.ts";
 import { bindSignature } from "./signatures.ts";
 
 /**
@@ -67,6 +68,12 @@ const FILTERED: ReadonlySet<string> = new Set([
 
 /** Finish reasons that mean the answer is unusable: better another attempt than a half answer. */
 const BROKEN: ReadonlySet<string> = new Set(["MALFORMED_FUNCTION_CALL", "UNEXPECTED_TOOL_CALL", "TOO_MANY_TOOL_CALLS"]);
+
+/**
+ * Chunks a stream learns a template from (chunk_template.ts): every chunk that misses the last one, up to
+ * this many; a stream whose chunks keep changing shape stops paying for the walk.
+ */
+const MAX_TEMPLATES = 8;
 
 const count = (value: unknown): number => typeof value === "number" && Number.isFinite(value) ? value : 0;
 
@@ -117,6 +124,9 @@ export class GeminiStream implements StreamTranslator {
   private blockReason: string | undefined;
   private blockMessage: string | undefined;
   private usage: ResponsesUsage | undefined;
+  /** What the last chunk `JSON.parse` read repeats on the next ones, and how many chunks it was learnt from. */
+  private template: ChunkTemplate | undefined;
+  private templates = 0;
 
   /** `whole`: a JSON answer, complete even without a `finishReason`. */
   constructor(private readonly context: GeminiAnswerContext, private readonly whole = false) {
@@ -128,15 +138,23 @@ export class GeminiStream implements StreamTranslator {
     if (this.done) return;
     const data = message.data;
     if (data === "" || data === "[DONE]") return;
-    let json: unknown;
-    try {
-      json = JSON.parse(data);
-    } catch {
-      throw new MalformedEventError(data);
+    let json: unknown = this.template?.read(data);
+    const parsed = json === undefined;
+    if (parsed) {
+      try {
+        json = JSON.parse(data);
+      } catch {
+        throw new MalformedEventError(data);
+      }
     }
     if (Array.isArray(json)) {
       for (const element of json) this.chunk(element, out, data);
     } else this.chunk(json, out, data);
+    // The next chunks most likely repeat this one's frame (chunk_template.ts); a finished answer has none to come.
+    if (parsed && !this.done && this.finishReason === undefined && this.templates < MAX_TEMPLATES) {
+      this.templates++;
+      this.template = ChunkTemplate.learn(data, json);
+    }
   }
 
   end(out: ResponsesEvent[]): void {

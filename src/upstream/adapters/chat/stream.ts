@@ -31,6 +31,7 @@ import { unavailable } from "../../../errors/reasons.ts";
 import type { JsonObject, ResponsesEvent } from "../../../protocol/responses.ts";
 import { MalformedEventError } from "../../sse_events.ts";
 import { CustomInputReader } from "../custom_input.ts";
+import { type HoleSpec, JsonTemplate } from "../json_template.ts";
 import { sealReasoning } from "../reasoning_envelope.ts";
 import { failureEvent, type SseMessage, type StreamTranslator } from "../types.ts";
 import { inBandReason } from "./failure.ts";
@@ -81,6 +82,29 @@ interface ToolCall {
   reader: CustomInputReader | undefined;
 }
 
+/**
+ * Where a chunk says something the one before did not, in a run of deltas (json_template.ts): the text,
+ * reasoning or tool-call arguments of the first choice's delta, OpenAI's random `obfuscation` padding and
+ * usage counts. The rest of a chunk (`id`, `object`, `created`, `model`, `system_fingerprint`, the choice's
+ * frame) repeats, and is read from the last chunk `JSON.parse` read.
+ */
+export const CHAT_HOLES: ReadonlyArray<HoleSpec> = [
+  { path: ["choices", 0, "delta", "content"], kind: "string" },
+  { path: ["choices", 0, "delta", "reasoning_content"], kind: "string" },
+  { path: ["choices", 0, "delta", "reasoning"], kind: "string" },
+  { path: ["choices", 0, "delta", "reasoning_details", 0, "text"], kind: "string" },
+  { path: ["choices", 0, "delta", "tool_calls", 0, "function", "arguments"], kind: "string" },
+  { path: ["obfuscation"], kind: "string" },
+  { path: ["usage", "*"], kind: "number" },
+];
+
+/**
+ * Chunks a stream learns a template from: every chunk that misses the last one, up to this many (the role
+ * chunk, the first text, the first call's opening and its first arguments are four); a stream whose chunks
+ * keep changing shape stops paying for the walk.
+ */
+const MAX_TEMPLATES = 8;
+
 export class ChatStreamTranslator implements StreamTranslator {
   /** True once a terminal or failure event was emitted: later chunks are ignored. */
   finished = false;
@@ -102,6 +126,9 @@ export class ChatStreamTranslator implements StreamTranslator {
   /** Calls by `#index` and `@id`. */
   private readonly callsByKey = new Map<string, ToolCall>();
   private lastCall: ToolCall | undefined;
+  /** What the last chunk `JSON.parse` read repeats on the next ones, and how many chunks it was learnt from. */
+  private template: JsonTemplate | undefined;
+  private templates = 0;
 
   constructor(private readonly context: ChatAnswerContext) {
     this.model = context.model;
@@ -111,14 +138,22 @@ export class ChatStreamTranslator implements StreamTranslator {
     if (this.finished) return;
     const data = message.data;
     if (data === "[DONE]" || (data.length < 16 && data.trim() === "[DONE]")) return this.complete(out);
-    let json: unknown;
-    try {
-      json = JSON.parse(data);
-    } catch {
-      throw new MalformedEventError(data);
+    let json: unknown = this.template?.read(data);
+    const parsed = json === undefined;
+    if (parsed) {
+      try {
+        json = JSON.parse(data);
+      } catch {
+        throw new MalformedEventError(data);
+      }
+      if (!isObj(json)) throw new MalformedEventError(data);
     }
-    if (!isObj(json)) throw new MalformedEventError(data);
-    this.chunk(json, out);
+    this.chunk(json as Obj, out);
+    // The next chunks most likely repeat this one's frame (json_template.ts); a finished answer has none to come.
+    if (parsed && !this.finished && this.finish === undefined && this.templates < MAX_TEMPLATES) {
+      this.templates++;
+      this.template = JsonTemplate.learn(data, json, CHAT_HOLES);
+    }
   }
 
   end(out: ResponsesEvent[]): void {

@@ -37,10 +37,10 @@ import {
   type ResponsesUsage,
 } from "../../../protocol/responses.ts";
 import { MalformedEventError } from "../../sse_events.ts";
+import { type HoleSpec, JsonTemplate } from "../json_template.ts";
 import { sealReasoning } from "../reasoning_envelope.ts";
 import { type AnswerContext, failureEvent, isFailureEvent, type SseMessage, type StreamTranslator } from "../types.ts";
 import { googleErrorOf, googleFailure, statusOf } from "./failure.ts";
-import { ChunkTemplate } from "./chunk_template.ts";
 import { bindSignature } from "./signatures.ts";
 
 /**
@@ -70,8 +70,18 @@ const FILTERED: ReadonlySet<string> = new Set([
 const BROKEN: ReadonlySet<string> = new Set(["MALFORMED_FUNCTION_CALL", "UNEXPECTED_TOOL_CALL", "TOO_MANY_TOOL_CALLS"]);
 
 /**
- * Chunks a stream learns a template from (chunk_template.ts): every chunk that misses the last one, up to
- * this many; a stream whose chunks keep changing shape stops paying for the walk.
+ * Where a chunk says something the one before did not, in a stream of text (json_template.ts): the first
+ * part's text and the usage counts. The rest of a chunk (the candidate's frame, `promptTokensDetails`,
+ * `modelVersion`, `responseId`) repeats, and is read from the last chunk `JSON.parse` read.
+ */
+export const GEMINI_HOLES: ReadonlyArray<HoleSpec> = [
+  { path: ["candidates", 0, "content", "parts", 0, "text"], kind: "string" },
+  { path: ["usageMetadata", "*"], kind: "number" },
+];
+
+/**
+ * Chunks a stream learns a template from: every chunk that misses the last one, up to this many; a stream
+ * whose chunks keep changing shape stops paying for the walk.
  */
 const MAX_TEMPLATES = 8;
 
@@ -125,7 +135,7 @@ export class GeminiStream implements StreamTranslator {
   private blockMessage: string | undefined;
   private usage: ResponsesUsage | undefined;
   /** What the last chunk `JSON.parse` read repeats on the next ones, and how many chunks it was learnt from. */
-  private template: ChunkTemplate | undefined;
+  private template: JsonTemplate | undefined;
   private templates = 0;
 
   /** `whole`: a JSON answer, complete even without a `finishReason`. */
@@ -150,10 +160,10 @@ export class GeminiStream implements StreamTranslator {
     if (Array.isArray(json)) {
       for (const element of json) this.chunk(element, out, data);
     } else this.chunk(json, out, data);
-    // The next chunks most likely repeat this one's frame (chunk_template.ts); a finished answer has none to come.
+    // The next chunks most likely repeat this one's frame (json_template.ts); a finished answer has none to come.
     if (parsed && !this.done && this.finishReason === undefined && this.templates < MAX_TEMPLATES) {
       this.templates++;
-      this.template = ChunkTemplate.learn(data, json);
+      this.template = JsonTemplate.learn(data, json, GEMINI_HOLES);
     }
   }
 

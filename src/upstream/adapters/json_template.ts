@@ -76,6 +76,22 @@ const stringEnd = (data: string, start: number): number => {
   }
 };
 
+/**
+ * A string literal up to this long (quotes included) is checked here, character by character, and sliced
+ * when it has no escape and no control character (a Chat delta is a token or two: 40 ns, against 130 ns for
+ * `JSON.parse` of it); a longer one, or one with escapes, is left to `JSON.parse`, which is faster at length.
+ */
+const SHORT = 34;
+
+/** Whether `data[from, to)` has neither a backslash nor a control character: the string is its own value. */
+const plain = (data: string, from: number, to: number): boolean => {
+  for (let i = from; i < to; i++) {
+    const c = data.charCodeAt(i);
+    if (c < 0x20 || c === BACKSLASH) return false;
+  }
+  return true;
+};
+
 // ===== Learning a template =====
 
 /** Deeper than this, no template (the walk is recursive). */
@@ -246,10 +262,13 @@ export class JsonTemplate {
       if (strings[h]) {
         const end = stringEnd(data, pos);
         if (end < 0) return undefined;
-        try {
-          values[h] = JSON.parse(data.slice(pos, end));
-        } catch {
-          return undefined;
+        if (end - pos <= SHORT && plain(data, pos + 1, end - 1)) values[h] = data.slice(pos + 1, end - 1);
+        else {
+          try {
+            values[h] = JSON.parse(data.slice(pos, end));
+          } catch {
+            return undefined;
+          }
         }
         pos = end;
       } else {

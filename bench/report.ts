@@ -511,7 +511,10 @@ export const peersSection = (r: BenchResults, f: Figures): string => {
         `rotating across all the targets) and in the throughput slices at concurrency ${s.concurrency} ` +
         `(${s.durationS} s per target and kind, non-streamed and streamed; no short streams, no held streams), ` +
         `against the same mock upstream and its same answers. "Added" is the target's percentile minus the direct ` +
-        `call's; server CPU is over the throughput phases.`,
+        `call's; server CPU is over the throughput phases. A peer in the run is one more process on the same cores: ` +
+        `on a 2-core machine the floor's and the gateway's own c=1 figures in such a run come out slower than in a ` +
+        `run without \`--peers\` (about twice, on the run of 2026-11-30), so this table's columns compare with each ` +
+        `other, not with the figures at the top when those come from a run without peers.`,
     )
   }
 

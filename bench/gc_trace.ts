@@ -84,10 +84,13 @@ const main = async () => {
     const gateway = new Deno.Command("sh", {
       args: [
         "-c",
-        `exec "$0" run -A --v8-flags=--trace-gc "$1" > "$2" 2>&1`,
+        // V8 prints its trace with C stdio, which a file makes block-buffered: `stdbuf -oL` (coreutils)
+        // makes it line-buffered, so that every line of the measured window is in the file when it is read.
+        `exec $(command -v stdbuf >/dev/null && echo stdbuf -oL) "$0" run -A "--v8-flags=--trace-gc$3" "$1" > "$2" 2>&1`,
         Deno.execPath(),
         `${gatewayDir}main.ts`,
         out,
+        flags.v8 ? `,${flags.v8}` : "",
       ],
       cwd: gatewayDir,
       env: { GATEWAY_CONFIG_JSON: JSON.stringify(config), HOST: "127.0.0.1", PORT: "0", NO_COLOR: "1" },

@@ -776,8 +776,8 @@ ${r.peers ? `${peersSection(r, f)}\n` : ""}## Method
   events then a \`function_call\` with ${argumentDeltas.length} argument deltas (${r.eventsPerStream} events in all,
   each its own chunk, no pauses), every answer encoded once and reused. \`bench/floor.ts\` is the floor: a bare
   \`Deno.serve\` + \`fetch\` pass-through with no logic. The gateway is \`main.ts\` started as its own
-  process with one virtual key, \`store: {kind: "memory"}\`, \`log_level: "warn"\` and one provider per
-  mock path. The client is the bench process itself, a raw HTTP/1.1 keep-alive client
+  process with one virtual key, \`store: {kind: "memory"}\`, its default log level (\`info\`: a JSON line per
+  request) and one provider per mock path. The client is the bench process itself, a raw HTTP/1.1 keep-alive client
   (\`bench/http_client.ts\`), never inside a server.
 - **The same request bytes** go to every target: an ${(r.bodyBytes / 1024).toFixed(1)} KB Cursor Agent-mode hybrid
   body (\`bench/hybrid_body.ts\`: \`instructions\`, message, \`function_call\` and \`function_call_output\` items,

@@ -130,6 +130,16 @@ const each = <T>(f: (name: TargetName) => T): Record<TargetName, T> => ({
   gateway: f("gateway"),
 });
 
+/** Every phase's samples of the three targets: for the error counts. */
+const sampleGroups = (r: BenchResults): ReadonlyArray<Record<TargetName, Samples>> => [
+  r.latency.json,
+  r.latency.sse,
+  r.latency.short,
+  r.throughput.json,
+  r.throughput.sse,
+  r.throughput.short,
+];
+
 export const figures = (r: BenchResults): Figures => {
   const lat = (s: Samples) => ({
     p50: percentile(s.totalMs, 50),
@@ -141,16 +151,7 @@ export const figures = (r: BenchResults): Figures => {
   const cpuPerRequest = { json: cpu("json"), sse: cpu("sse"), short: cpu("short") };
   const extraEvents = r.eventsPerStream - r.eventsPerShortStream;
   let errors = 0;
-  for (
-    const group of [
-      r.latency.json,
-      r.latency.sse,
-      r.latency.short,
-      r.throughput.json,
-      r.throughput.sse,
-      r.throughput.short,
-    ]
-  ) {
+  for (const group of sampleGroups(r)) {
     for (const t of targets) errors += group[t].errors;
   }
   return {
@@ -700,14 +701,7 @@ export const details = (r: BenchResults, f: Figures): string => {
         h.lastError ? `; last error: ${h.lastError}` : ""
       }.`;
   };
-  const lastErrors = [
-    r.latency.json,
-    r.latency.sse,
-    r.latency.short,
-    r.throughput.json,
-    r.throughput.sse,
-    r.throughput.short,
-  ]
+  const lastErrors = sampleGroups(r)
     .flatMap((group) => targets.map((t) => group[t].lastError ? `${t}: ${group[t].lastError}` : ""))
     .filter((e) => e !== "");
   return [

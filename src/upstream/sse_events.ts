@@ -23,6 +23,15 @@ export class MalformedEventError extends Error {
   }
 }
 
+/** An event's `data` as JSON; a payload that is not JSON is a `MalformedEventError` carrying it. */
+export const parseEventData = (data: string): unknown => {
+  try {
+    return JSON.parse(data);
+  } catch {
+    throw new MalformedEventError(data);
+  }
+};
+
 export interface EventReader {
   /** The next event, or `undefined` once the upstream has finished. Rejects on transport errors and malformed frames. */
   next(): Promise<ResponsesEvent | undefined>;

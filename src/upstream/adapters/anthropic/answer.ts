@@ -40,7 +40,7 @@ import {
   type ResponsesEvent,
   type ResponsesResponse,
 } from "../../../protocol/responses.ts";
-import { MalformedEventError } from "../../sse_events.ts";
+import { MalformedEventError, parseEventData } from "../../sse_events.ts";
 import { sealReasoning } from "../reasoning_envelope.ts";
 import { type AnswerContext, failureEvent, type SseMessage, type StreamTranslator } from "../types.ts";
 import { CustomInputReader } from "../custom_input.ts";
@@ -156,12 +156,7 @@ export class AnthropicAnswer implements StreamTranslator {
 
   push(message: SseMessage, out: ResponsesEvent[]): void {
     if (this.finished || message.event === "ping") return;
-    let data: unknown;
-    try {
-      data = JSON.parse(message.data);
-    } catch {
-      throw new MalformedEventError(message.data);
-    }
+    const data = parseEventData(message.data);
     if (!isObject(data)) throw new MalformedEventError(message.data);
     switch (data.type ?? message.event) {
       case "message_start":

@@ -29,7 +29,7 @@
 import { unwrapCustomInput } from "../../../protocol/custom_tools.ts";
 import { unavailable } from "../../../errors/reasons.ts";
 import type { JsonObject, ResponsesEvent } from "../../../protocol/responses.ts";
-import { MalformedEventError } from "../../sse_events.ts";
+import { MalformedEventError, parseEventData } from "../../sse_events.ts";
 import { CustomInputReader } from "../custom_input.ts";
 import { type HoleSpec, JsonTemplate } from "../json_template.ts";
 import { sealReasoning } from "../reasoning_envelope.ts";
@@ -141,11 +141,7 @@ export class ChatStreamTranslator implements StreamTranslator {
     let json: unknown = this.template?.read(data);
     const parsed = json === undefined;
     if (parsed) {
-      try {
-        json = JSON.parse(data);
-      } catch {
-        throw new MalformedEventError(data);
-      }
+      json = parseEventData(data);
       if (!isObj(json)) throw new MalformedEventError(data);
     }
     this.chunk(json as Obj, out);

@@ -36,7 +36,7 @@ import {
   type ResponsesResponse,
   type ResponsesUsage,
 } from "../../../protocol/responses.ts";
-import { MalformedEventError } from "../../sse_events.ts";
+import { MalformedEventError, parseEventData } from "../../sse_events.ts";
 import { type HoleSpec, JsonTemplate } from "../json_template.ts";
 import { sealReasoning } from "../reasoning_envelope.ts";
 import { type AnswerContext, failureEvent, isFailureEvent, type SseMessage, type StreamTranslator } from "../types.ts";
@@ -150,13 +150,7 @@ export class GeminiStream implements StreamTranslator {
     if (data === "" || data === "[DONE]") return;
     let json: unknown = this.template?.read(data);
     const parsed = json === undefined;
-    if (parsed) {
-      try {
-        json = JSON.parse(data);
-      } catch {
-        throw new MalformedEventError(data);
-      }
-    }
+    if (parsed) json = parseEventData(data);
     if (Array.isArray(json)) {
       for (const element of json) this.chunk(element, out, data);
     } else this.chunk(json, out, data);

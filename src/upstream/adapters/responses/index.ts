@@ -12,7 +12,7 @@
 import { type KeyOrigin, malformedAnswer } from "../../../errors/reasons.ts";
 import { reasonFromEvent } from "../../../protocol/responses_failures.ts";
 import type { JsonObject, ResponsesEvent, ResponsesRequest, ResponsesResponse } from "../../../protocol/responses.ts";
-import { MalformedEventError } from "../../sse_events.ts";
+import { MalformedEventError, parseEventData } from "../../sse_events.ts";
 import { openAiStyleFailure } from "../http_failure.ts";
 import { openReasoning } from "../reasoning_envelope.ts";
 import { type Adapter, type AttemptSpec, failureEvent, type SseMessage, type StreamTranslator } from "../types.ts";
@@ -92,12 +92,7 @@ class ResponsesStream implements StreamTranslator {
   push(message: SseMessage, out: ResponsesEvent[]): void {
     // OpenAI sends no `[DONE]` on this API; proxies in front of it (OpenRouter, LiteLLM) do.
     if (message.data === "[DONE]") return;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(message.data);
-    } catch {
-      throw new MalformedEventError(message.data);
-    }
+    const parsed = parseEventData(message.data);
     if (parsed === null || typeof parsed !== "object" || typeof (parsed as ResponsesEvent).type !== "string") {
       throw new MalformedEventError(message.data);
     }

@@ -22,15 +22,14 @@ import { makeGateway, StartError } from "./src/app.ts";
 import { parseCommandLine, usage, version } from "./src/config/cli.ts";
 import { ConfigError, type ConfigOverrides, denoSources, readRawConfig, resolveConfig } from "./src/config/load.ts";
 import { summarize, summaryText } from "./src/config/summary.ts";
-import { flushStdoutSync, stdoutSink } from "./src/observability/log_sink.ts";
+import { stdoutSink } from "./src/observability/log_sink.ts";
 import * as Telemetry from "./src/observability/Telemetry.ts";
 
 // ===== One line per failure =====
 
 function exitWith(code: number, line: string): never {
   console.error(line);
-  // Log lines already buffered (a start-up warning) go out before the process ends.
-  flushStdoutSync();
+  // Log lines already buffered (a start-up warning) go out on the way: the sink writes them on `unload`.
   Deno.exit(code);
 }
 
@@ -193,9 +192,9 @@ if (import.meta.main) {
     await closed;
     await gateway.dispose();
     telemetry.log("info", "stopped", { signal });
-    // Every line logged so far reaches stdout before the exit (bounded, for a stdout nobody reads).
+    // Every line logged so far reaches stdout before the exit (bounded, for a stdout nobody reads);
+    // what a stuck write still holds is written by the sink on `unload`.
     await logSink.drain();
-    flushStdoutSync();
     Deno.exit(0);
   };
   // Before listening: a signal sent as soon as the listening line is read must find its

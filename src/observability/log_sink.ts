@@ -290,6 +290,3 @@ export const stdoutSink = (): LogSink => {
   }
   return sink;
 };
-
-/** Writes what the process's sink still holds, if it was ever made: before an exit. */
-export const flushStdoutSync = (): void => processSink?.flushSync();

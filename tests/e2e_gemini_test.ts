@@ -19,6 +19,7 @@ import OpenAI, { APIError } from "openai";
 import { ChatCompletionStream } from "openai/lib/ChatCompletionStream";
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionTool } from "openai/resources/chat/completions";
 import { z } from "zod";
+import { FILTERED } from "../src/upstream/adapters/gemini/answer.ts";
 import { SCHEMA_KEYS } from "../src/upstream/adapters/gemini/schema.ts";
 import { signatureOfCallId } from "../src/upstream/adapters/gemini/signatures.ts";
 import {
@@ -1346,21 +1347,6 @@ Deno.test("the hybrid body's tools with $schema, strict and nested additionalPro
 // ===== Real recordings (optional) =====
 
 const RECORDINGS = Deno.env.get("GATEWAY_RECORDINGS");
-
-/** Finish reasons that Gemini uses for a filtered answer (src/upstream/adapters/gemini/answer.ts). */
-const FILTERED = new Set([
-  "SAFETY",
-  "RECITATION",
-  "BLOCKLIST",
-  "PROHIBITED_CONTENT",
-  "SPII",
-  "LANGUAGE",
-  "IMAGE_SAFETY",
-  "IMAGE_PROHIBITED_CONTENT",
-  "IMAGE_RECITATION",
-  "IMAGE_OTHER",
-  "NO_IMAGE",
-]);
 
 /** What a client must get for an answer made of these `GenerateContentResponse` chunks. */
 const expectedOf = (chunks: ReadonlyArray<Json>) => {

@@ -52,7 +52,8 @@ export interface GeminiAnswerContext extends AnswerContext {
   readonly customTools?: ReadonlySet<string>;
 }
 
-const FILTERED: ReadonlySet<string> = new Set([
+/** Finish reasons Gemini gives a filtered answer: the client gets `content_filter`. */
+export const FILTERED: ReadonlySet<string> = new Set([
   "SAFETY",
   "RECITATION",
   "BLOCKLIST",

@@ -7,6 +7,7 @@
 import * as Effect from "effect/Effect";
 import { defaults } from "../config/load.ts";
 import { badRequest, GatewayError, payloadTooLarge, requestTimeout } from "../errors/GatewayError.ts";
+import { deadlines } from "../lib/deadlines.ts";
 
 export const readJsonBody = (
   request: Request,
@@ -68,73 +69,28 @@ const readText = (request: Request, limit: number, declared: number, timeoutMs: 
 /**
  * `read` unless `timeoutMs` passes first; then `abandon` stops it and the result is `BodyTimedOut`.
  *
- * Every pending read shares one timer that ticks while any is pending, so the 408 comes up to
- * one tick late. Why not a timer per read: `setTimeout` and `clearTimeout` cost ~4.5 µs a read
- * (Deno 2.9), half of what the one-call read saves, against ~0.3 µs for a list entry while reads
- * overlap (a `Set` entry cost ~0.9 µs); and not `Effect.timeoutOrElse`, whose race of two fibers
- * measured ~+70 µs a request.
+ * On the process's shared deadline timer (`lib/deadlines.ts`, as the watchdogs and keepalives):
+ * arming and cancelling are a `Set` entry, and reads that overlap share one `setTimeout`. Not a
+ * timer per read (`setTimeout` and `clearTimeout` cost ~4.5 µs a read in Deno 2.9), nor
+ * `Effect.timeoutOrElse`, whose race of two fibers measured ~+70 µs a request.
  */
 const withDeadline = <A>(read: Promise<A>, timeoutMs: number, abandon: () => void): Promise<A> =>
   new Promise<A>((resolve, reject) => {
-    const deadline: Deadline = {
-      at: performance.now() + timeoutMs,
-      settled: false,
-      expire: () => {
-        abandon();
-        reject(new BodyTimedOut());
-      },
-    };
-    watch(deadline);
+    const deadline = deadlines.at(performance.now() + timeoutMs, () => {
+      abandon();
+      reject(new BodyTimedOut());
+    });
     read.then(
       (value) => {
-        settle(deadline);
+        deadlines.cancel(deadline);
         resolve(value);
       },
       (error) => {
-        settle(deadline);
+        deadlines.cancel(deadline);
         reject(error);
       },
     );
   });
-
-interface Deadline {
-  /** `performance.now()` by which the read must be done. */
-  readonly at: number;
-  settled: boolean;
-  readonly expire: () => void;
-}
-
-const TICK_MS = 100;
-/** Every deadline watched since the last tick, settled ones included: a tick drops those. */
-let deadlines: Deadline[] = [];
-let pending = 0;
-let ticker: ReturnType<typeof setInterval> | undefined;
-
-const watch = (deadline: Deadline) => {
-  deadlines.push(deadline);
-  pending++;
-  ticker ??= setInterval(tick, TICK_MS);
-};
-
-/** The ticker stops as soon as nothing is pending, so no timer outlives the reads (nor a test). */
-const settle = (deadline: Deadline) => {
-  if (deadline.settled) return;
-  deadline.settled = true;
-  if (--pending > 0) return;
-  deadlines = [];
-  clearInterval(ticker);
-  ticker = undefined;
-};
-
-const tick = () => {
-  const now = performance.now();
-  const expired = deadlines.filter((deadline) => !deadline.settled && deadline.at <= now);
-  deadlines = deadlines.filter((deadline) => !deadline.settled && deadline.at > now);
-  for (const deadline of expired) {
-    settle(deadline);
-    deadline.expire();
-  }
-};
 
 /**
  * Reads into one 64 KiB scratch buffer, handed back and forth with the runtime (a BYOB read), and
